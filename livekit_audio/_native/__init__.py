@@ -1,0 +1,1 @@
+"""Private Cython wrappers around the C kernels in ``csrc/``. Not a public API."""

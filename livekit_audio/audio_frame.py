@@ -1,0 +1,315 @@
+"""AudioFrame: int16 interleaved PCM with its rate and layout, and ``combine_audio_frames``.
+
+The API follows ``livekit.rtc.AudioFrame`` so code written for LiveKit's SDK reads the same.
+Any object with ``data``, ``sample_rate``, ``num_channels`` and ``samples_per_channel``
+(``livekit.rtc.AudioFrame`` included) is accepted wherever a frame is expected.
+"""
+
+from __future__ import annotations
+
+import io
+import wave
+from typing import Any, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+__all__ = ["AudioFrame", "AudioFrameLike", "combine_audio_frames"]
+
+
+@runtime_checkable
+class AudioFrameLike(Protocol):
+    """Structural type of a frame: int16 interleaved samples plus their layout."""
+
+    @property
+    def data(self) -> Any: ...  # a buffer of int16 interleaved samples
+
+    @property
+    def sample_rate(self) -> int: ...
+
+    @property
+    def num_channels(self) -> int: ...
+
+    @property
+    def samples_per_channel(self) -> int: ...
+
+
+def _check_positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+    return int(value)
+
+
+class AudioFrame:
+    """A frame of int16 interleaved PCM audio.
+
+    Parameters
+    ----------
+    data : bytes, bytearray, memoryview or any C-contiguous buffer
+        Interleaved int16 samples, ``num_channels * samples_per_channel`` of them (a longer
+        buffer is accepted; the frame views its first ``num_channels * samples_per_channel``
+        samples). The buffer is not copied: a writable buffer gives a writable frame.
+    sample_rate : int
+        Sample rate in Hz, > 0.
+    num_channels : int
+        Number of interleaved channels, > 0.
+    samples_per_channel : int
+        Samples in each channel, >= 0.
+
+    Raises
+    ------
+    TypeError
+        If ``data`` does not support the buffer protocol or a size is not an int.
+    ValueError
+        If a size is out of range, the buffer is not C-contiguous, or it holds fewer than
+        ``num_channels * samples_per_channel * 2`` bytes.
+
+    Examples
+    --------
+    >>> frame = AudioFrame.create(48000, 1, 480)
+    >>> frame.duration
+    0.01
+    """
+
+    __slots__ = ("_data", "_sample_rate", "_num_channels", "_samples_per_channel")
+
+    def __init__(
+        self, data: Any, sample_rate: int, num_channels: int, samples_per_channel: int
+    ) -> None:
+        sample_rate = _check_positive_int("sample_rate", sample_rate)
+        num_channels = _check_positive_int("num_channels", num_channels)
+        if isinstance(samples_per_channel, bool) or not isinstance(
+            samples_per_channel, (int, np.integer)
+        ):
+            raise TypeError(
+                f"samples_per_channel must be an int, got {type(samples_per_channel).__name__}"
+            )
+        if samples_per_channel < 0:
+            raise ValueError(f"samples_per_channel must be >= 0, got {samples_per_channel}")
+        try:
+            view = memoryview(data)
+        except TypeError:
+            raise TypeError(
+                f"data must be bytes, bytearray, memoryview or a buffer, got {type(data).__name__}"
+            ) from None
+        if not view.c_contiguous:
+            raise ValueError("data must be a C-contiguous buffer, got a strided one")
+        needed = num_channels * int(samples_per_channel) * 2
+        if view.nbytes < needed:
+            raise ValueError(
+                f"data holds {view.nbytes} bytes, expected at least {needed} "
+                f"(num_channels={num_channels} * samples_per_channel={samples_per_channel} * 2)"
+            )
+        view = view.cast("B")[:needed]
+        self._data = view.cast("h")
+        self._sample_rate = sample_rate
+        self._num_channels = num_channels
+        self._samples_per_channel = int(samples_per_channel)
+
+    @classmethod
+    def _trusted(
+        cls, data: memoryview, sample_rate: int, num_channels: int, samples_per_channel: int
+    ) -> AudioFrame:
+        """Wrap an int16 memoryview of exactly the right length without re-validating."""
+        frame = cls.__new__(cls)
+        frame._data = data
+        frame._sample_rate = sample_rate
+        frame._num_channels = num_channels
+        frame._samples_per_channel = samples_per_channel
+        return frame
+
+    @staticmethod
+    def create(sample_rate: int, num_channels: int, samples_per_channel: int) -> AudioFrame:
+        """A zeroed, writable frame of the given layout.
+
+        Raises
+        ------
+        ValueError, TypeError
+            As for the constructor.
+        """
+        sample_rate = _check_positive_int("sample_rate", sample_rate)
+        num_channels = _check_positive_int("num_channels", num_channels)
+        if isinstance(samples_per_channel, bool) or not isinstance(
+            samples_per_channel, (int, np.integer)
+        ):
+            raise TypeError(
+                f"samples_per_channel must be an int, got {type(samples_per_channel).__name__}"
+            )
+        if samples_per_channel < 0:
+            raise ValueError(f"samples_per_channel must be >= 0, got {samples_per_channel}")
+        buf = bytearray(num_channels * int(samples_per_channel) * 2)
+        return AudioFrame._trusted(
+            memoryview(buf).cast("h"), sample_rate, num_channels, int(samples_per_channel)
+        )
+
+    @classmethod
+    def from_ndarray(cls, array: np.ndarray, sample_rate: int) -> AudioFrame:
+        """A frame over an int16 array, zero-copy when the array is C-contiguous.
+
+        Parameters
+        ----------
+        array : numpy.ndarray, int16
+            Shape ``(samples_per_channel,)`` for mono or ``(samples_per_channel, num_channels)``.
+        sample_rate : int
+            Sample rate in Hz.
+
+        Raises
+        ------
+        TypeError
+            If ``array`` is not a numpy array of dtype int16.
+        ValueError
+            If it is not 1-D or 2-D, or has zero channels.
+        """
+        if not isinstance(array, np.ndarray):
+            raise TypeError(f"array must be a numpy.ndarray, got {type(array).__name__}")
+        if array.dtype != np.int16:
+            raise TypeError(
+                f"array must have dtype int16, got {array.dtype}; convert explicitly, e.g. "
+                "np.clip(x * 32768, -32768, 32767).astype(np.int16)"
+            )
+        if array.ndim == 1:
+            array = array[:, np.newaxis]
+        elif array.ndim != 2:
+            raise ValueError(
+                f"array must be 1-D (mono) or 2-D (samples_per_channel, num_channels), "
+                f"got {array.ndim}-D with shape {array.shape}"
+            )
+        if array.shape[1] == 0:
+            raise ValueError(f"array must have at least one channel, got shape {array.shape}")
+        array = np.ascontiguousarray(array)
+        return cls(array, sample_rate, array.shape[1], array.shape[0])
+
+    @property
+    def data(self) -> memoryview:
+        """Interleaved samples as an int16 memoryview (writable if the buffer is)."""
+        return self._data
+
+    @property
+    def sample_rate(self) -> int:
+        """Sample rate in Hz."""
+        return self._sample_rate
+
+    @property
+    def num_channels(self) -> int:
+        """Number of interleaved channels."""
+        return self._num_channels
+
+    @property
+    def samples_per_channel(self) -> int:
+        """Samples in each channel."""
+        return self._samples_per_channel
+
+    @property
+    def duration(self) -> float:
+        """Duration in seconds."""
+        return self._samples_per_channel / self._sample_rate
+
+    def to_ndarray(self) -> np.ndarray:
+        """Zero-copy int16 view of shape ``(samples_per_channel, num_channels)``."""
+        return np.frombuffer(self._data, dtype=np.int16).reshape(
+            self._samples_per_channel, self._num_channels
+        )
+
+    def to_wav_bytes(self) -> bytes:
+        """The frame as a 16-bit PCM WAV file, in memory."""
+        out = io.BytesIO()
+        with wave.open(out, "wb") as wav:
+            wav.setnchannels(self._num_channels)
+            wav.setsampwidth(2)
+            wav.setframerate(self._sample_rate)
+            wav.writeframes(_little_endian_bytes(self._data))
+        return out.getvalue()
+
+    def __repr__(self) -> str:
+        return (
+            f"AudioFrame(sample_rate={self._sample_rate}, num_channels={self._num_channels}, "
+            f"samples_per_channel={self._samples_per_channel}, duration={self.duration:.4f})"
+        )
+
+
+def _little_endian_bytes(samples: memoryview) -> bytes:
+    array = np.frombuffer(samples, dtype=np.int16)
+    return array.astype("<i2", copy=False).tobytes()
+
+
+def frame_samples(frame: Any) -> memoryview:
+    """The int16 samples of any frame-like object, validated against its declared layout.
+
+    Raises
+    ------
+    TypeError
+        If ``frame`` lacks the frame attributes or its data is not a buffer.
+    ValueError
+        If the buffer is shorter than the declared layout.
+    """
+    if isinstance(frame, AudioFrame):
+        return frame._data
+    try:
+        data = frame.data
+        num_channels = frame.num_channels
+        samples_per_channel = frame.samples_per_channel
+    except AttributeError:
+        raise TypeError(
+            "expected an AudioFrame (data, sample_rate, num_channels, samples_per_channel), "
+            f"got {type(frame).__name__}"
+        ) from None
+    try:
+        view = memoryview(data)
+    except TypeError:
+        raise TypeError(f"frame.data must be a buffer, got {type(data).__name__}") from None
+    needed = int(num_channels) * int(samples_per_channel) * 2
+    if not view.c_contiguous or view.nbytes < needed:
+        raise ValueError(
+            f"frame.data must be a C-contiguous buffer of at least {needed} bytes, "
+            f"got {view.nbytes} bytes"
+        )
+    return view.cast("B")[:needed].cast("h")
+
+
+def combine_audio_frames(frames: AudioFrameLike | Sequence[AudioFrameLike]) -> AudioFrame:
+    """Concatenate frames into one frame (one allocation, one copy pass).
+
+    Parameters
+    ----------
+    frames : AudioFrame or sequence of AudioFrame
+        Frames with equal ``sample_rate`` and ``num_channels``.
+
+    Returns
+    -------
+    AudioFrame
+        A new writable frame; ``samples_per_channel`` is the sum of the inputs'.
+
+    Raises
+    ------
+    ValueError
+        If ``frames`` is empty, or sample rates or channel counts differ (the message gives
+        the expected and actual values and the frame index).
+    TypeError
+        If an item is not frame-like.
+    """
+    if not isinstance(frames, (list, tuple)):
+        if hasattr(frames, "samples_per_channel"):
+            frames = [frames]  # type: ignore[list-item]
+        else:
+            frames = list(frames)  # type: ignore[arg-type]
+    if not frames:
+        raise ValueError("combine_audio_frames needs at least one frame, got none")
+    first = frames[0]
+    sample_rate = first.sample_rate
+    num_channels = first.num_channels
+    total = 0
+    for i, frame in enumerate(frames):
+        if frame.sample_rate != sample_rate:
+            raise ValueError(
+                f"sample rate mismatch at frame {i}: expected {sample_rate}, "
+                f"got {frame.sample_rate}"
+            )
+        if frame.num_channels != num_channels:
+            raise ValueError(
+                f"channel count mismatch at frame {i}: expected {num_channels}, "
+                f"got {frame.num_channels}"
+            )
+        total += frame.samples_per_channel
+    joined = bytearray().join([frame_samples(f) for f in frames])
+    return AudioFrame._trusted(memoryview(joined).cast("h"), sample_rate, num_channels, total)
