@@ -72,11 +72,14 @@ la_status la_filter_fill(const la_filter_shape *shape, float *coefs, size_t coef
 /* ------------------------------------------------------------------------------------------ */
 
 typedef float (*la_dot_fn)(const float *h, const float *x, int32_t n);
+/* Four independent dot products of length n: out[j] = sum_i h[j][i] * x[j][i]. */
+typedef void (*la_dot4_fn)(const float *const h[4], const float *const x[4], int32_t n,
+                           float out[4]);
 
 typedef struct la_resampler {
     const float *coefs;     /* caller-owned bank, up * taps floats, outlives the state */
     float *buf;             /* caller-owned planar history, num_channels * buf_capacity floats */
-    la_dot_fn dot;          /* dot-product kernel chosen for this CPU at init */
+    la_dot4_fn dot4;        /* dot-product kernel chosen for this CPU at init */
     int64_t up, down;       /* L, M */
     int64_t step_int;       /* M / L */
     int64_t step_frac;      /* M % L */
@@ -122,6 +125,13 @@ la_status la_resampler_flush(la_resampler *r, void *out, int64_t out_capacity,
 /* Best dot-product kernel for this CPU. n must be a multiple of LA_TAP_MULTIPLE. The result
  * depends only on (h, x, n) and the kernel, never on pointer alignment. */
 la_dot_fn la_dot_select(void);
+
+/* Best four-way dot-product kernel for this CPU. Each out[j] depends only on (h[j], x[j], n)
+ * and the kernel, not on the other slots. */
+la_dot4_fn la_dot4_select(void);
+
+/* The portable four-way kernel. */
+void la_dot4_generic(const float *const h[4], const float *const x[4], int32_t n, float out[4]);
 
 /* Name of the kernel la_dot_select() returns ("avx2-fma", "generic"). */
 const char *la_dot_kernel_name(void);

@@ -167,7 +167,7 @@ la_status la_resampler_init(la_resampler *r, const float *coefs, const la_filter
     }
     r->coefs = coefs;
     r->buf = buf;
-    r->dot = la_dot_select();
+    r->dot4 = la_dot4_select();
     r->up = shape->up;
     r->down = shape->down;
     r->step_int = shape->down / shape->up;
@@ -259,34 +259,73 @@ static inline int16_t la_to_s16(float v) {
     return (int16_t)lrintf(v);
 }
 
+/* Dot products are computed four (output, channel) jobs at a time; a job's result does not
+ * depend on which slot it occupies, so output is independent of how input was chunked. */
+typedef struct la_jobs {
+    const float *h[4];
+    const float *x[4];
+    int64_t index[4]; /* interleaved output sample index */
+    int count;
+} la_jobs;
+
+static void la_jobs_run(const la_resampler *r, la_jobs *jobs, void *out, la_sample_format fmt) {
+    float result[4];
+    for (int j = jobs->count; j < 4; ++j) { /* idle slots repeat the last job */
+        jobs->h[j] = jobs->h[jobs->count - 1];
+        jobs->x[j] = jobs->x[jobs->count - 1];
+    }
+    r->dot4(jobs->h, jobs->x, r->taps, result);
+    if (fmt == LA_FORMAT_S16) {
+        for (int j = 0; j < jobs->count; ++j) {
+            ((int16_t *)out)[jobs->index[j]] = la_to_s16(result[j]);
+        }
+    } else {
+        for (int j = 0; j < jobs->count; ++j) {
+            ((float *)out)[jobs->index[j]] = result[j];
+        }
+    }
+    jobs->count = 0;
+}
+
 /* Writes up to max_out outputs whose windows are complete in the history. */
 static int64_t la_produce(la_resampler *r, void *out, int64_t max_out, la_sample_format fmt) {
     const int32_t nch = r->num_channels;
     const int32_t taps = r->taps;
-    const la_dot_fn dot = r->dot;
+    const int64_t capacity = r->buf_capacity;
+    const int64_t up = r->up;
+    const int64_t step_int = r->step_int;
+    const int64_t step_frac = r->step_frac;
+    const int64_t last_start = r->buf_fill - taps; /* last window start that fits */
+    const float *const coefs = r->coefs;
+    const float *const buf = r->buf;
+    int64_t pos = r->buf_pos;
+    int64_t phase = r->phase;
+    la_jobs jobs;
+    jobs.count = 0;
     int64_t n = 0;
-    while (n < max_out && r->buf_pos + taps <= r->buf_fill) {
-        const float *h = r->coefs + r->phase * taps;
-        const float *x = r->buf + r->buf_pos;
-        if (fmt == LA_FORMAT_S16) {
-            int16_t *o = (int16_t *)out + n * nch;
-            for (int32_t c = 0; c < nch; ++c) {
-                o[c] = la_to_s16(dot(h, x + c * r->buf_capacity, taps));
-            }
-        } else {
-            float *o = (float *)out + n * nch;
-            for (int32_t c = 0; c < nch; ++c) {
-                o[c] = dot(h, x + c * r->buf_capacity, taps);
+    while (n < max_out && pos <= last_start) {
+        const float *h = coefs + phase * taps;
+        for (int32_t c = 0; c < nch; ++c) {
+            jobs.h[jobs.count] = h;
+            jobs.x[jobs.count] = buf + c * capacity + pos;
+            jobs.index[jobs.count] = n * nch + c;
+            if (++jobs.count == 4) {
+                la_jobs_run(r, &jobs, out, fmt);
             }
         }
-        r->buf_pos += r->step_int;
-        r->phase += r->step_frac;
-        if (r->phase >= r->up) {
-            r->phase -= r->up;
-            r->buf_pos += 1;
+        pos += step_int;
+        phase += step_frac;
+        if (phase >= up) {
+            phase -= up;
+            pos += 1;
         }
         ++n;
     }
+    if (jobs.count > 0) {
+        la_jobs_run(r, &jobs, out, fmt);
+    }
+    r->buf_pos = pos;
+    r->phase = phase;
     r->total_out += n;
     return n;
 }
