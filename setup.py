@@ -30,7 +30,7 @@ else:
 
 MACROS = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
 
-C_SOURCES = ["csrc/la_resample.c", "csrc/la_dot.c"]
+C_SOURCES = ["csrc/la_resample.c", "csrc/la_cpu.c"]
 
 extensions = [
     Extension(

@@ -71,15 +71,15 @@ la_status la_filter_fill(const la_filter_shape *shape, float *coefs, size_t coef
 /* Streaming polyphase resampler.                                                              */
 /* ------------------------------------------------------------------------------------------ */
 
-typedef float (*la_dot_fn)(const float *h, const float *x, int32_t n);
-/* Four independent dot products of length n: out[j] = sum_i h[j][i] * x[j][i]. */
-typedef void (*la_dot4_fn)(const float *const h[4], const float *const x[4], int32_t n,
-                           float out[4]);
+struct la_resampler;
+/* The output loop, specialised per instruction set and chosen at init. */
+typedef int64_t (*la_produce_fn)(struct la_resampler *r, void *out, int64_t max_out,
+                                 la_sample_format fmt);
 
 typedef struct la_resampler {
     const float *coefs;     /* caller-owned bank, up * taps floats, outlives the state */
     float *buf;             /* caller-owned planar history, num_channels * buf_capacity floats */
-    la_dot4_fn dot4;        /* dot-product kernel chosen for this CPU at init */
+    la_produce_fn produce;  /* output loop chosen for this CPU at init */
     int64_t up, down;       /* L, M */
     int64_t step_int;       /* M / L */
     int64_t step_frac;      /* M % L */
@@ -119,24 +119,16 @@ la_status la_resampler_flush(la_resampler *r, void *out, int64_t out_capacity,
                              la_sample_format fmt, int64_t *out_written);
 
 /* ------------------------------------------------------------------------------------------ */
-/* Dot product with runtime CPU dispatch (la_dot.c).                                           */
+/* CPU dispatch (la_cpu.c).                                                                    */
 /* ------------------------------------------------------------------------------------------ */
 
-/* Best dot-product kernel for this CPU. n must be a multiple of LA_TAP_MULTIPLE. The result
- * depends only on (h, x, n) and the kernel, never on pointer alignment. */
-la_dot_fn la_dot_select(void);
+/* Non-zero when this CPU runs the AVX2+FMA kernels. */
+int la_cpu_has_avx2_fma(void);
 
-/* Best four-way dot-product kernel for this CPU. Each out[j] depends only on (h[j], x[j], n)
- * and the kernel, not on the other slots. */
-la_dot4_fn la_dot4_select(void);
-
-/* The portable four-way kernel. */
-void la_dot4_generic(const float *const h[4], const float *const x[4], int32_t n, float out[4]);
-
-/* Name of the kernel la_dot_select() returns ("avx2-fma", "generic"). */
+/* Name of the dot-product kernels the FIR loops use on this CPU ("avx2-fma", "generic"). */
 const char *la_dot_kernel_name(void);
 
-/* The portable kernel, for tests that compare paths. */
+/* The portable dot product (n a multiple of LA_TAP_MULTIPLE), for tests. */
 float la_dot_generic(const float *h, const float *x, int32_t n);
 
 #ifdef __cplusplus

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "la_dsp.h"
+#include "la_simd.h"
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
@@ -148,6 +149,8 @@ la_status la_filter_fill(const la_filter_shape *shape, float *coefs, size_t coef
     return LA_OK;
 }
 
+static la_produce_fn la_produce_select(void);
+
 int64_t la_resampler_min_capacity(int32_t taps) { return (int64_t)taps * 2 + 64; }
 
 la_status la_resampler_init(la_resampler *r, const float *coefs, const la_filter_shape *shape,
@@ -167,7 +170,7 @@ la_status la_resampler_init(la_resampler *r, const float *coefs, const la_filter
     }
     r->coefs = coefs;
     r->buf = buf;
-    r->dot4 = la_dot4_select();
+    r->produce = la_produce_select();
     r->up = shape->up;
     r->down = shape->down;
     r->step_int = shape->down / shape->up;
@@ -259,75 +262,151 @@ static inline int16_t la_to_s16(float v) {
     return (int16_t)lrintf(v);
 }
 
-/* Dot products are computed four (output, channel) jobs at a time; a job's result does not
- * depend on which slot it occupies, so output is independent of how input was chunked. */
-typedef struct la_jobs {
-    const float *h[4];
-    const float *x[4];
-    int64_t index[4]; /* interleaved output sample index */
-    int count;
-} la_jobs;
+typedef void (*la_dot4_fn)(LA_DOT4_ARGS);
 
-static void la_jobs_run(const la_resampler *r, la_jobs *jobs, void *out, la_sample_format fmt) {
-    float result[4];
-    for (int j = jobs->count; j < 4; ++j) { /* idle slots repeat the last job */
-        jobs->h[j] = jobs->h[jobs->count - 1];
-        jobs->x[j] = jobs->x[jobs->count - 1];
-    }
-    r->dot4(jobs->h, jobs->x, r->taps, result);
+/* Stores `count` results at consecutive interleaved positions out[first..first+count). */
+LA_INLINE void la_store(void *out, int64_t first, const float *result, int count,
+                        la_sample_format fmt) {
     if (fmt == LA_FORMAT_S16) {
-        for (int j = 0; j < jobs->count; ++j) {
-            ((int16_t *)out)[jobs->index[j]] = la_to_s16(result[j]);
+        int16_t *o = (int16_t *)out + first;
+        for (int j = 0; j < count; ++j) {
+            o[j] = la_to_s16(result[j]);
         }
     } else {
-        for (int j = 0; j < jobs->count; ++j) {
-            ((float *)out)[jobs->index[j]] = result[j];
+        float *o = (float *)out + first;
+        for (int j = 0; j < count; ++j) {
+            o[j] = result[j];
         }
     }
-    jobs->count = 0;
 }
 
-/* Writes up to max_out outputs whose windows are complete in the history. */
-static int64_t la_produce(la_resampler *r, void *out, int64_t max_out, la_sample_format fmt) {
-    const int32_t nch = r->num_channels;
+/* Stores four results at out[first], out[first + stride], ... (mono phase-major blocks). */
+LA_INLINE void la_store_strided(void *out, int64_t first, int64_t stride, const float *result,
+                                la_sample_format fmt) {
+    if (fmt == LA_FORMAT_S16) {
+        int16_t *o = (int16_t *)out + first;
+        for (int j = 0; j < 4; ++j) {
+            o[j * stride] = la_to_s16(result[j]);
+        }
+    } else {
+        float *o = (float *)out + first;
+        for (int j = 0; j < 4; ++j) {
+            o[j * stride] = result[j];
+        }
+    }
+}
+
+/* Walks (output, channel) jobs in interleaved output order. */
+typedef struct la_job_cursor {
+    const float *coefs;
+    const float *buf;
+    int64_t capacity, up, step_int, step_frac, pos, phase;
+    int32_t taps, nch, channel;
+} la_job_cursor;
+
+LA_INLINE void la_next_job(la_job_cursor *j, const float **h, const float **x) {
+    *h = j->coefs + j->phase * j->taps;
+    *x = j->buf + j->channel * j->capacity + j->pos;
+    if (++j->channel == j->nch) {
+        j->channel = 0;
+        j->pos += j->step_int;
+        j->phase += j->step_frac;
+        if (j->phase >= j->up) {
+            j->phase -= j->up;
+            j->pos += 1;
+        }
+    }
+}
+
+/* Writes up to max_out outputs whose windows are complete in the history.
+ *
+ * Dot products run four (output, channel) jobs at a time, in interleaved output order. A
+ * job's result does not depend on which slot it occupies (idle slots repeat the last job), so
+ * output never depends on how the input was chunked. */
+LA_INLINE int64_t la_produce_impl(la_resampler *r, void *out, int64_t max_out,
+                                  la_sample_format fmt, la_dot4_fn dot4) {
+    /* Output k (k = 0, 1, ...) from here starts at pos + floor((phase + k M) / L); it is ready
+     * while that is <= buf_fill - taps, i.e. for k < ((room + 1) L - phase) / M. */
+    int64_t room = r->buf_fill - r->taps - r->buf_pos;
+    if (room < 0 || max_out <= 0) {
+        return 0;
+    }
+    int64_t ready = ((room + 1) * r->up - r->phase + r->down - 1) / r->down;
+    int64_t n = ready < max_out ? ready : max_out;
+    la_job_cursor j = {r->coefs, r->buf, r->buf_capacity, r->up, r->step_int, r->step_frac,
+                       r->buf_pos, r->phase, r->taps, r->num_channels, 0};
     const int32_t taps = r->taps;
-    const int64_t capacity = r->buf_capacity;
-    const int64_t up = r->up;
-    const int64_t step_int = r->step_int;
-    const int64_t step_frac = r->step_frac;
-    const int64_t last_start = r->buf_fill - taps; /* last window start that fits */
-    const float *const coefs = r->coefs;
-    const float *const buf = r->buf;
-    int64_t pos = r->buf_pos;
-    int64_t phase = r->phase;
-    la_jobs jobs;
-    jobs.count = 0;
-    int64_t n = 0;
-    while (n < max_out && pos <= last_start) {
-        const float *h = coefs + phase * taps;
-        for (int32_t c = 0; c < nch; ++c) {
-            jobs.h[jobs.count] = h;
-            jobs.x[jobs.count] = buf + c * capacity + pos;
-            jobs.index[jobs.count] = n * nch + c;
-            if (++jobs.count == 4) {
-                la_jobs_run(r, &jobs, out, fmt);
+    float result[4];
+    int64_t first = 0;
+    const float *h0, *h1, *h2, *h3, *x0, *x1, *x2, *x3;
+    if (r->num_channels == 1) {
+        /* Phase-major blocks of 4L mono outputs: outputs k, k+L, k+2L, k+3L use the same row,
+         * with windows M input samples apart, so the row is loaded once for four products. */
+        const int64_t up = r->up;
+        const int64_t m = r->down;
+        while (n - first >= 4 * up) {
+            for (int64_t i = 0; i < up; ++i) {
+                la_next_job(&j, &h0, &x0);
+                dot4(h0, h0, h0, h0, x0, x0 + m, x0 + 2 * m, x0 + 3 * m, taps, result);
+                la_store_strided(out, first + i, up, result, fmt);
             }
+            /* L outputs advance exactly M input samples: skip the three rows just done. */
+            j.pos += 3 * m;
+            first += 4 * up;
         }
-        pos += step_int;
-        phase += step_frac;
-        if (phase >= up) {
-            phase -= up;
-            pos += 1;
+    }
+    const int64_t jobs = n * r->num_channels;
+    for (; first + 4 <= jobs; first += 4) {
+        la_next_job(&j, &h0, &x0);
+        la_next_job(&j, &h1, &x1);
+        la_next_job(&j, &h2, &x2);
+        la_next_job(&j, &h3, &x3);
+        dot4(h0, h1, h2, h3, x0, x1, x2, x3, taps, result);
+        la_store(out, first, result, 4, fmt);
+    }
+    int tail = (int)(jobs - first);
+    if (tail > 0) {
+        la_next_job(&j, &h0, &x0);
+        h1 = h2 = h3 = h0;
+        x1 = x2 = x3 = x0;
+        if (tail > 1) {
+            la_next_job(&j, &h1, &x1);
+            h2 = h3 = h1;
+            x2 = x3 = x1;
         }
-        ++n;
+        if (tail > 2) {
+            la_next_job(&j, &h2, &x2);
+            h3 = h2;
+            x3 = x2;
+        }
+        dot4(h0, h1, h2, h3, x0, x1, x2, x3, taps, result);
+        la_store(out, first, result, tail, fmt);
     }
-    if (jobs.count > 0) {
-        la_jobs_run(r, &jobs, out, fmt);
-    }
-    r->buf_pos = pos;
-    r->phase = phase;
+    r->buf_pos = j.pos;
+    r->phase = j.phase;
     r->total_out += n;
     return n;
+}
+
+static int64_t la_produce_generic(la_resampler *r, void *out, int64_t max_out,
+                                  la_sample_format fmt) {
+    return la_produce_impl(r, out, max_out, fmt, la_dot4_generic_inline);
+}
+
+#ifdef LA_HAVE_X86_DISPATCH
+LA_TARGET_AVX2 static int64_t la_produce_avx2(la_resampler *r, void *out, int64_t max_out,
+                                              la_sample_format fmt) {
+    return la_produce_impl(r, out, max_out, fmt, la_dot4_avx2_inline);
+}
+#endif
+
+static la_produce_fn la_produce_select(void) {
+#ifdef LA_HAVE_X86_DISPATCH
+    if (la_cpu_has_avx2_fma()) {
+        return la_produce_avx2;
+    }
+#endif
+    return la_produce_generic;
 }
 
 static size_t la_frame_bytes(const la_resampler *r, la_sample_format fmt) {
@@ -362,7 +441,7 @@ la_status la_resampler_process(la_resampler *r, const void *in, int64_t in_frame
         r->total_in += take;
         src += (size_t)take * in_frame_bytes;
         in_frames -= take;
-        int64_t n = la_produce(r, dst + (size_t)written * out_frame_bytes, out_capacity - written, fmt);
+        int64_t n = r->produce(r, dst + (size_t)written * out_frame_bytes, out_capacity - written, fmt);
         written += n;
     }
     *out_written = written;
@@ -397,7 +476,7 @@ la_status la_resampler_flush(la_resampler *r, void *out, int64_t out_capacity,
         if (need > 0) {
             la_append(r, NULL, need < room ? need : room, fmt);
         }
-        written += la_produce(r, dst + (size_t)written * frame_bytes, remaining - written, fmt);
+        written += r->produce(r, dst + (size_t)written * frame_bytes, remaining - written, fmt);
     }
     *out_written = written;
     la_resampler_reset(r);

@@ -40,8 +40,6 @@ cdef extern from "la_dsp.h" nogil:
                                const la_filter_params *params, la_filter_shape *shape) noexcept
     la_status la_filter_fill(const la_filter_shape *shape, float *coefs, size_t coefs_len) noexcept
 
-    ctypedef float (*la_dot_fn)(const float *h, const float *x, int32_t n) noexcept
-
     ctypedef struct la_resampler:
         int64_t total_in
         int64_t total_out
@@ -60,6 +58,6 @@ cdef extern from "la_dsp.h" nogil:
     la_status la_resampler_flush(la_resampler *r, void *out, int64_t out_capacity,
                                  la_sample_format fmt, int64_t *out_written) noexcept
 
-    la_dot_fn la_dot_select() noexcept
+    int la_cpu_has_avx2_fma() noexcept
     const char *la_dot_kernel_name() noexcept
     float la_dot_generic(const float *h, const float *x, int32_t n) noexcept
