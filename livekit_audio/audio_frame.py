@@ -101,7 +101,7 @@ class AudioFrame:
                 f"data holds {view.nbytes} bytes, expected at least {needed} "
                 f"(num_channels={num_channels} * samples_per_channel={samples_per_channel} * 2)"
             )
-        view = view.cast("B")[:needed]
+        view = _as_bytes(view)[:needed]
         self._data = view.cast("h")
         self._sample_rate = sample_rate
         self._num_channels = num_channels
@@ -228,6 +228,17 @@ class AudioFrame:
         )
 
 
+def _as_bytes(view: memoryview) -> memoryview:
+    """A 1-D unsigned-byte view of a C-contiguous buffer.
+
+    ``memoryview.cast`` refuses N-D views with a zero in their shape (e.g. an empty
+    ``(0, 2)`` array), so an empty buffer maps to an empty view of matching writability.
+    """
+    if view.nbytes == 0:
+        return memoryview(b"" if view.readonly else bytearray())
+    return view.cast("B")
+
+
 def _little_endian_bytes(samples: memoryview) -> bytes:
     array = np.frombuffer(samples, dtype=np.int16)
     return array.astype("<i2", copy=False).tobytes()
@@ -264,7 +275,7 @@ def frame_samples(frame: Any) -> memoryview:
             f"frame.data must be a C-contiguous buffer of at least {needed} bytes, "
             f"got {view.nbytes} bytes"
         )
-    return view.cast("B")[:needed].cast("h")
+    return _as_bytes(view)[:needed].cast("h")
 
 
 def combine_audio_frames(frames: AudioFrameLike | Sequence[AudioFrameLike]) -> AudioFrame:
@@ -295,21 +306,30 @@ def combine_audio_frames(frames: AudioFrameLike | Sequence[AudioFrameLike]) -> A
             frames = list(frames)  # type: ignore[arg-type]
     if not frames:
         raise ValueError("combine_audio_frames needs at least one frame, got none")
-    first = frames[0]
-    sample_rate = first.sample_rate
-    num_channels = first.num_channels
+    sample_rate = num_channels = None
     total = 0
     for i, frame in enumerate(frames):
-        if frame.sample_rate != sample_rate:
-            raise ValueError(
-                f"sample rate mismatch at frame {i}: expected {sample_rate}, "
-                f"got {frame.sample_rate}"
+        try:
+            rate, channels, length = (
+                frame.sample_rate,
+                frame.num_channels,
+                frame.samples_per_channel,
             )
-        if frame.num_channels != num_channels:
+        except AttributeError:
+            raise TypeError(
+                f"frame {i} is not an AudioFrame (data, sample_rate, num_channels, "
+                f"samples_per_channel), got {type(frame).__name__}"
+            ) from None
+        if i == 0:
+            sample_rate, num_channels = rate, channels
+        if rate != sample_rate:
             raise ValueError(
-                f"channel count mismatch at frame {i}: expected {num_channels}, "
-                f"got {frame.num_channels}"
+                f"sample rate mismatch at frame {i}: expected {sample_rate}, got {rate}"
             )
-        total += frame.samples_per_channel
+        if channels != num_channels:
+            raise ValueError(
+                f"channel count mismatch at frame {i}: expected {num_channels}, got {channels}"
+            )
+        total += length
     joined = bytearray().join([frame_samples(f) for f in frames])
     return AudioFrame._trusted(memoryview(joined).cast("h"), sample_rate, num_channels, total)
