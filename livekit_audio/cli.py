@@ -1,0 +1,813 @@
+"""The ``livekit-audio`` command: stream an audio file through livekit_audio's DSP stages.
+
+Sub-commands
+------------
+``livekit-audio process IN -o OUT [--sample-rate HZ] [--channels N] [--quality Q] [--frame-ms MS]``
+    Read ``IN`` (any format soundfile reads) block by block as int16, cut it into frames of
+    ``--frame-ms`` milliseconds, push them through the processing stages (channel conversion,
+    :class:`~livekit_audio.AudioResampler`) and write every frame that comes out to ``OUT``
+    (format from its extension, 16-bit PCM) as it goes.
+``livekit-audio demo [-o OUT]``
+    The same on a short speech clip shipped with the package, resampled to 48 kHz and
+    written to ``livekit-audio-demo-48k.wav`` in the current directory.
+
+Both print one summary line on stdout. Errors print one line starting
+``livekit-audio: error:`` on stderr and exit with status 2.
+
+The processing is a list of *stages* (see :class:`Stage`) run by :func:`run_pipeline`, so
+further stages (high-pass filter, noise suppression, gain control, echo cancellation) slot
+in without touching the file I/O.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.resources
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, NoReturn, Protocol, Sequence
+
+import numpy as np
+
+from livekit_audio import __version__
+from livekit_audio.audio_frame import AudioFrame
+from livekit_audio.resampler import AudioResampler, AudioResamplerQuality
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
+    import soundfile
+
+__all__ = [
+    "CLIError",
+    "ChannelConverter",
+    "DEMO_CLIP",
+    "DEMO_OUTPUT",
+    "ProcessResult",
+    "Stage",
+    "build_parser",
+    "build_stages",
+    "demo_clip",
+    "format_summary",
+    "main",
+    "process_file",
+    "read_frames",
+    "run_pipeline",
+]
+
+PROG = "livekit-audio"
+
+#: Exit status of every error the command reports itself (argparse uses the same).
+EXIT_ERROR = 2
+
+#: Sample rates the resampler accepts, in Hz (checked early for a clear message).
+MIN_RATE_HZ = 1000
+MAX_RATE_HZ = 768000
+
+#: Channel counts the resampler accepts.
+MAX_CHANNELS = 8
+
+#: Largest frame length accepted by ``--frame-ms``.
+MAX_FRAME_MS = 1000.0
+
+#: The speech clip shipped for ``livekit-audio demo`` (see ``livekit_audio/data/NOTICE``).
+DEMO_CLIP = "allison_demo-echotest_16k.flac"
+
+#: Default output file of ``livekit-audio demo``, written in the current directory.
+DEMO_OUTPUT = "livekit-audio-demo-48k.wav"
+
+#: Output sample rate of ``livekit-audio demo``.
+DEMO_RATE_HZ = 48000
+
+#: Files shorter than this (seconds) get no progress bar.
+PROGRESS_MIN_SECONDS = 5.0
+
+#: Roughly how much audio is read from the input per call, in seconds.
+_READ_BLOCK_SECONDS = 1.0
+
+_QUALITIES = tuple(q.value for q in AudioResamplerQuality)
+
+
+class CLIError(Exception):
+    """An error the command reports as one ``livekit-audio: error: ...`` line, exit status 2."""
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line, in the command's own error format."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``livekit-audio: error: MESSAGE`` on stderr and exit with status 2.
+
+        Parameters
+        ----------
+        message : str
+            The argparse error message.
+
+        Raises
+        ------
+        SystemExit
+            Always, with status 2.
+        """
+        _print_error(f"{message} (see '{self.prog} --help')")
+        raise SystemExit(EXIT_ERROR)
+
+
+class Stage(Protocol):
+    """One processing step of the pipeline: frames in, frames out, a tail on flush.
+
+    :class:`~livekit_audio.AudioResampler` is a stage as it is. A stage may hold samples back
+    (return fewer or no frames from :meth:`push`) and must return them from :meth:`flush`.
+    """
+
+    def push(self, frame: AudioFrame) -> list[AudioFrame]:
+        """Process one frame and return the frames that are ready (possibly none)."""
+        ...
+
+    def flush(self) -> list[AudioFrame]:
+        """Return whatever is held back at the end of the stream."""
+        ...
+
+
+class ChannelConverter:
+    """A stage that changes the channel count of frames.
+
+    Down-mixing (``n`` channels to mono) averages the channels, rounding to nearest (ties to
+    even). Up-mixing (mono to ``n`` channels) duplicates the mono channel. Equal counts pass
+    frames through unchanged.
+
+    Parameters
+    ----------
+    input_channels, output_channels : int
+        Channel counts, >= 1.
+
+    Raises
+    ------
+    ValueError
+        If a count is < 1, or the conversion is neither ``n -> 1`` nor ``1 -> n``.
+    """
+
+    def __init__(self, input_channels: int, output_channels: int) -> None:
+        if input_channels < 1 or output_channels < 1:
+            raise ValueError(
+                f"channel counts must be >= 1, got {input_channels} -> {output_channels}"
+            )
+        if input_channels != output_channels and 1 not in (input_channels, output_channels):
+            raise ValueError(
+                f"cannot convert {input_channels} channels to {output_channels}: only "
+                "down-mixing to mono and up-mixing from mono are supported"
+            )
+        self.input_channels = input_channels
+        self.output_channels = output_channels
+
+    def convert(self, samples: np.ndarray) -> np.ndarray:
+        """Convert an int16 array of shape ``(n, input_channels)``.
+
+        Parameters
+        ----------
+        samples : numpy.ndarray, int16
+            Shape ``(n, input_channels)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            int16, C-contiguous, shape ``(n, output_channels)``. The input itself when the
+            counts are equal.
+
+        Raises
+        ------
+        ValueError
+            If ``samples`` does not have ``input_channels`` columns.
+        """
+        if samples.ndim != 2 or samples.shape[1] != self.input_channels:
+            raise ValueError(
+                f"expected shape (n, {self.input_channels}), got {samples.shape}"
+            )
+        if self.input_channels == self.output_channels:
+            return samples
+        if self.output_channels == 1:
+            total = samples.sum(axis=1, dtype=np.int64, keepdims=True)
+            # The mean of int16 values is always within the int16 range.
+            return np.rint(total / self.input_channels).astype(np.int16)
+        return np.repeat(samples, self.output_channels, axis=1)
+
+    def push(self, frame: AudioFrame) -> list[AudioFrame]:
+        """Convert one frame.
+
+        Parameters
+        ----------
+        frame : AudioFrame
+            A frame with ``input_channels`` channels.
+
+        Returns
+        -------
+        list of AudioFrame
+            The converted frame (the input frame itself when the counts are equal).
+
+        Raises
+        ------
+        ValueError
+            If the frame has the wrong channel count.
+        """
+        if frame.num_channels != self.input_channels:
+            raise ValueError(
+                f"frame has {frame.num_channels} channels, expected {self.input_channels}"
+            )
+        if self.input_channels == self.output_channels:
+            return [frame]
+        return [AudioFrame.from_ndarray(self.convert(frame.to_ndarray()), frame.sample_rate)]
+
+    def flush(self) -> list[AudioFrame]:
+        """Nothing is held back.
+
+        Returns
+        -------
+        list of AudioFrame
+            Always empty.
+        """
+        return []
+
+    def __repr__(self) -> str:
+        return f"ChannelConverter({self.input_channels} -> {self.output_channels})"
+
+
+def _push_through(frames: list[AudioFrame], stages: Sequence[Stage]) -> list[AudioFrame]:
+    for stage in stages:
+        if not frames:
+            break
+        frames = [out for frame in frames for out in stage.push(frame)]
+    return frames
+
+
+def run_pipeline(frames: Iterable[AudioFrame], stages: Sequence[Stage]) -> Iterator[AudioFrame]:
+    """Stream frames through stages in order, then flush each stage in turn.
+
+    Each input frame goes to the first stage; whatever a stage returns goes to the next.
+    At the end, stage ``i`` is flushed and its tail goes through stages ``i+1...``, which are
+    flushed after it, so no held-back sample is lost.
+
+    Parameters
+    ----------
+    frames : iterable of AudioFrame
+        The input stream.
+    stages : sequence of Stage
+        Objects with ``push(frame) -> list[AudioFrame]`` and ``flush() -> list[AudioFrame]``.
+        An empty sequence passes the frames through.
+
+    Returns
+    -------
+    iterator of AudioFrame
+        The output frames, produced as the input is consumed (a generator).
+
+    Raises
+    ------
+    Exception
+        Whatever a stage or the input iterator raises.
+    """
+    for frame in frames:
+        yield from _push_through([frame], stages)
+    for i, stage in enumerate(stages):
+        yield from _push_through(stage.flush(), stages[i + 1 :])
+
+
+def read_frames(
+    sound_file: soundfile.SoundFile,
+    frame_length: int,
+    *,
+    on_block: Callable[[int], object] | None = None,
+) -> Iterator[AudioFrame]:
+    """Read an open ``soundfile.SoundFile`` block by block as int16 frames.
+
+    Parameters
+    ----------
+    sound_file : soundfile.SoundFile
+        Opened for reading; read from its current position to the end.
+    frame_length : int
+        Samples per channel in each frame, >= 1. The last frame may be shorter.
+    on_block : callable, optional
+        Called with the number of samples per channel of each block read (for progress).
+
+    Returns
+    -------
+    iterator of AudioFrame
+        Frames at the file's rate with its channel count (a generator). Roughly one second
+        of audio is read per call, never the whole file.
+
+    Raises
+    ------
+    ValueError
+        If ``frame_length`` < 1.
+    soundfile.LibsndfileError
+        If the file cannot be decoded.
+    """
+    if frame_length < 1:
+        raise ValueError(f"frame_length must be >= 1, got {frame_length}")
+    rate = int(sound_file.samplerate)
+    frames_per_block = max(1, round(_READ_BLOCK_SECONDS * rate / frame_length))
+    block_length = frames_per_block * frame_length
+    while True:
+        block = sound_file.read(block_length, dtype="int16", always_2d=True)
+        n = block.shape[0]
+        if n == 0:
+            return
+        if on_block is not None:
+            on_block(n)
+        block = np.ascontiguousarray(block)
+        for start in range(0, n, frame_length):
+            yield AudioFrame.from_ndarray(block[start : start + frame_length], rate)
+        if n < block_length:
+            return
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    """What :func:`process_file` did.
+
+    Attributes
+    ----------
+    input_rate, output_rate : int
+        Sample rates in Hz.
+    input_channels, output_channels : int
+        Channel counts.
+    input_samples, output_samples : int
+        Samples per channel read and written.
+    wall_seconds : float
+        Processing wall time (reading, processing and writing).
+    """
+
+    input_rate: int
+    output_rate: int
+    input_channels: int
+    output_channels: int
+    input_samples: int
+    output_samples: int
+    wall_seconds: float
+
+    @property
+    def duration(self) -> float:
+        """Input duration in seconds."""
+        return self.input_samples / self.input_rate
+
+    @property
+    def real_time_factor(self) -> float:
+        """Wall time divided by audio duration (``nan`` for empty input)."""
+        return self.wall_seconds / self.duration if self.input_samples else math.nan
+
+
+def format_summary(name: str, result: ProcessResult) -> str:
+    """The one-line summary printed after processing.
+
+    Parameters
+    ----------
+    name : str
+        How to call the input, e.g. its path.
+    result : ProcessResult
+        What was done.
+
+    Returns
+    -------
+    str
+        E.g. ``"in.wav: 16000 Hz -> 48000 Hz, 1 ch, 73.30 s in 0.21 s (real-time factor
+        0.0029)"``; the channel count is the output's.
+    """
+    rtf = result.real_time_factor
+    rtf_text = "n/a" if math.isnan(rtf) else f"{rtf:.4f}"
+    return (
+        f"{name}: {result.input_rate} Hz -> {result.output_rate} Hz, "
+        f"{result.output_channels} ch, {result.duration:.2f} s in {result.wall_seconds:.2f} s "
+        f"(real-time factor {rtf_text})"
+    )
+
+
+def _print_error(message: str) -> None:
+    one_line = " ".join(str(message).split())
+    print(f"{PROG}: error: {one_line}", file=sys.stderr, flush=True)
+
+
+def _stderr_is_tty() -> bool:
+    isatty = getattr(sys.stderr, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except (ValueError, OSError):  # closed or detached stream
+        return False
+
+
+def _parse_quality(text: str) -> AudioResamplerQuality:
+    value = text.strip().lower().replace("-", "_")
+    if value not in _QUALITIES:
+        raise CLIError(f"invalid quality {text!r}: choose from {', '.join(_QUALITIES)}")
+    return AudioResamplerQuality(value)
+
+
+def _check_rate(what: str, rate: int) -> None:
+    if not MIN_RATE_HZ <= rate <= MAX_RATE_HZ:
+        raise CLIError(
+            f"{what} {rate} Hz is not supported (must be within {MIN_RATE_HZ}..{MAX_RATE_HZ} Hz)"
+        )
+
+
+def _check_frame_ms(frame_ms: float) -> None:
+    if not (math.isfinite(frame_ms) and 0 < frame_ms <= MAX_FRAME_MS):
+        raise CLIError(f"--frame-ms must be > 0 and <= {MAX_FRAME_MS:g}, got {frame_ms:g}")
+
+
+def _open_input(path: str) -> soundfile.SoundFile:
+    import soundfile as sf
+
+    if not os.path.exists(path):
+        raise CLIError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise CLIError(f"{path}: is a directory, expected an audio file")
+    try:
+        return sf.SoundFile(path)
+    except sf.LibsndfileError as exc:
+        raise CLIError(f"cannot read {path}: {exc.error_string}") from None
+    except (sf.SoundFileError, OSError, RuntimeError, ValueError, TypeError) as exc:
+        raise CLIError(f"cannot read {path}: {exc}") from None
+
+
+def _output_format(path: str) -> str:
+    import soundfile as sf
+
+    ext = Path(path).suffix.lstrip(".").upper()
+    if not ext or ext not in sf.available_formats():
+        what = f"extension .{ext.lower()}" if ext else "no extension"
+        raise CLIError(
+            f"cannot write {path}: unknown output format ({what}); "
+            "use an extension soundfile knows, e.g. .wav or .flac"
+        )
+    if not sf.check_format(ext, "PCM_16"):
+        raise CLIError(f"cannot write {path}: format {ext} does not support 16-bit PCM")
+    return ext
+
+
+def _open_output(path: str, rate: int, channels: int) -> soundfile.SoundFile:
+    import soundfile as sf
+
+    fmt = _output_format(path)
+    if os.path.isdir(path):
+        raise CLIError(f"cannot write {path}: is a directory")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise CLIError(f"cannot write {path}: directory {parent} does not exist")
+    existed = os.path.lexists(path)
+    try:
+        return sf.SoundFile(
+            path, "w", samplerate=rate, channels=channels, format=fmt, subtype="PCM_16"
+        )
+    except (sf.SoundFileError, OSError, RuntimeError, ValueError, TypeError) as exc:
+        if not existed:  # libsndfile may leave an empty file behind
+            _remove_quietly(path)
+        if isinstance(exc, sf.LibsndfileError):
+            reason = exc.error_string.strip()
+            if reason.rstrip(".") == "System error":
+                reason = "permission denied or not writable"
+        else:
+            reason = str(exc)
+        raise CLIError(f"cannot write {path}: {reason}") from None
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def build_stages(
+    input_rate: int,
+    output_rate: int,
+    input_channels: int,
+    output_channels: int,
+    *,
+    quality: AudioResamplerQuality | str = AudioResamplerQuality.MEDIUM,
+    name: str = "input",
+) -> list[Stage]:
+    """The processing stages for one stream, in order.
+
+    Channel conversion runs before the resampler when it down-mixes and after it when it
+    up-mixes, so the resampler handles the fewest channels. New stages (high-pass filter,
+    noise suppression, gain control, echo cancellation) are added here.
+
+    Parameters
+    ----------
+    input_rate, output_rate : int
+        Sample rates in Hz.
+    input_channels, output_channels : int
+        Channel counts.
+    quality : AudioResamplerQuality or str
+        Resampler preset.
+    name : str
+        How to call the input in error messages.
+
+    Returns
+    -------
+    list of Stage
+        Ready to pass to :func:`run_pipeline`.
+
+    Raises
+    ------
+    CLIError
+        On an unsupported channel conversion or channel count, or a rate pair the
+        resampler rejects.
+    """
+    try:
+        mixer = ChannelConverter(input_channels, output_channels)
+    except ValueError as exc:
+        raise CLIError(f"{name}: {exc}") from None
+    resampled_channels = min(input_channels, output_channels)
+    if resampled_channels > MAX_CHANNELS:
+        raise CLIError(
+            f"{name} has {input_channels} channels; at most {MAX_CHANNELS} are supported "
+            "(use --channels 1 to down-mix)"
+        )
+    try:
+        resampler = AudioResampler(
+            input_rate, output_rate, num_channels=resampled_channels, quality=quality
+        )
+    except ValueError as exc:
+        raise CLIError(
+            f"cannot resample {input_rate} Hz -> {output_rate} Hz, unsupported rate pair ({exc})"
+        ) from None
+    if output_channels < input_channels:
+        return [mixer, resampler]
+    if output_channels > input_channels:
+        return [resampler, mixer]
+    return [resampler]
+
+
+def process_file(
+    input_path: str | os.PathLike[str],
+    output_path: str | os.PathLike[str],
+    *,
+    sample_rate: int | None = None,
+    channels: int | None = None,
+    quality: AudioResamplerQuality | str = AudioResamplerQuality.MEDIUM,
+    frame_ms: float = 10.0,
+    progress: bool | None = None,
+) -> ProcessResult:
+    """Stream an audio file through channel conversion and the resampler into another file.
+
+    Parameters
+    ----------
+    input_path : path-like
+        Any file soundfile reads. It is read block by block as int16.
+    output_path : path-like
+        Written as 16-bit PCM in the format its extension names (``.wav``, ``.flac``, ...).
+        Removed again if processing fails after it was created.
+    sample_rate : int, optional
+        Output rate in Hz, within [1000, 768000]; default the input's (frames pass
+        through the resampler unchanged).
+    channels : int, optional
+        Output channel count, 1 to 8; default the input's. Only ``n -> 1`` (average) and
+        ``1 -> n`` (duplicate) conversions are supported.
+    quality : AudioResamplerQuality or str
+        Resampler preset (quick, low, medium, high, very_high; case-insensitive).
+    frame_ms : float
+        Frame length in milliseconds, > 0 and <= 1000; frames hold
+        ``round(input_rate * frame_ms / 1000)`` samples, the last one possibly fewer.
+    progress : bool, optional
+        Show a tqdm progress bar on stderr. Default: when stderr is a terminal and the
+        input is at least 5 s long.
+
+    Returns
+    -------
+    ProcessResult
+        Rates, channel counts, sample counts and wall time.
+
+    Raises
+    ------
+    CLIError
+        On a missing, unreadable or corrupt input, an unwritable output or unknown output
+        format, or an unsupported rate, ratio, channel count, quality or frame length.
+    """
+    from tqdm import tqdm
+
+    in_path = os.fspath(input_path)
+    out_path = os.fspath(output_path)
+    if isinstance(quality, AudioResamplerQuality):
+        quality_value = quality
+    else:
+        quality_value = _parse_quality(str(quality))
+    _check_frame_ms(frame_ms)
+    if sample_rate is not None:
+        _check_rate("output sample rate", sample_rate)
+    if channels is not None and not 1 <= channels <= MAX_CHANNELS:
+        raise CLIError(f"--channels must be within 1..{MAX_CHANNELS}, got {channels}")
+    _output_format(out_path)  # fail on a bad extension before reading anything
+    if _same_file(in_path, out_path):
+        raise CLIError(f"output {out_path} is the input file; choose another output path")
+
+    start = time.perf_counter()
+    source = _open_input(in_path)
+    with source:
+        in_rate = int(source.samplerate)
+        in_channels = int(source.channels)
+        total_in = int(source.frames)
+        _check_rate(f"{in_path}: input sample rate", in_rate)
+        out_rate = in_rate if sample_rate is None else int(sample_rate)
+        out_channels = in_channels if channels is None else int(channels)
+        frame_length = round(in_rate * frame_ms / 1000)
+        if frame_length < 1:
+            raise CLIError(
+                f"--frame-ms {frame_ms:g} gives frames of 0 samples at {in_rate} Hz"
+            )
+        stages = build_stages(
+            in_rate, out_rate, in_channels, out_channels, quality=quality_value, name=in_path
+        )
+
+        duration = total_in / in_rate
+        show = (
+            _stderr_is_tty() and duration >= PROGRESS_MIN_SECONDS
+            if progress is None
+            else progress
+        )
+        sink = _open_output(out_path, out_rate, out_channels)
+        written = 0
+        read = 0
+        try:
+            with sink, tqdm(
+                total=round(duration, 2),
+                unit="s",
+                desc=os.path.basename(in_path),
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} s "
+                "[{elapsed}<{remaining}]",
+                disable=not show,
+                leave=False,
+                file=sys.stderr,
+            ) as bar:
+
+                def on_block(n: int) -> None:
+                    nonlocal read
+                    read += n
+                    bar.update(n / in_rate)
+
+                frames = read_frames(source, frame_length, on_block=on_block)
+                for frame in run_pipeline(frames, stages):
+                    sink.write(frame.to_ndarray())
+                    written += frame.samples_per_channel
+        except BaseException as exc:
+            _remove_quietly(out_path)
+            if isinstance(exc, CLIError):
+                raise
+            import soundfile as sf
+
+            if isinstance(exc, sf.LibsndfileError):
+                raise CLIError(f"processing {in_path} failed: {exc.error_string}") from None
+            if isinstance(exc, (sf.SoundFileError, OSError)):
+                raise CLIError(f"processing {in_path} failed: {exc}") from None
+            raise
+    wall = time.perf_counter() - start
+    return ProcessResult(
+        input_rate=in_rate,
+        output_rate=out_rate,
+        input_channels=in_channels,
+        output_channels=out_channels,
+        input_samples=read,
+        output_samples=written,
+        wall_seconds=wall,
+    )
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def demo_clip() -> Traversable:
+    """The speech clip shipped for ``livekit-audio demo``.
+
+    Returns
+    -------
+    Traversable
+        ``livekit_audio/data/allison_demo-echotest_16k.flac`` (22 s, 16 kHz, mono; voice
+        Allison Smith, CC-BY-SA-3.0, see ``livekit_audio/data/NOTICE``). Use
+        :func:`importlib.resources.as_file` to get a filesystem path.
+
+    Raises
+    ------
+    CLIError
+        If the clip is not installed with the package.
+    """
+    clip = importlib.resources.files("livekit_audio") / "data" / DEMO_CLIP
+    if not clip.is_file():
+        raise CLIError(f"the demo clip {DEMO_CLIP} is not installed with livekit_audio")
+    return clip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``livekit-audio`` command.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        With the ``process`` and ``demo`` sub-commands. Its usage errors print one line
+        ``livekit-audio: error: ...`` and exit with status 2.
+    """
+    parser = _ArgumentParser(
+        prog=PROG,
+        description="Cython-accelerated audio DSP for real-time voice, on audio files.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    process = commands.add_parser(
+        "process",
+        help="stream an audio file through the processing stages into another file",
+        description="Read IN frame by frame, convert channels and sample rate, write OUT "
+        "(16-bit PCM, format from its extension).",
+    )
+    process.add_argument(
+        "input", metavar="IN", help="input audio file (any format soundfile reads)"
+    )
+    process.add_argument(
+        "-o", "--output", metavar="OUT", required=True,
+        help="output file; the format follows the extension (.wav, .flac, ...)",
+    )
+    process.add_argument(
+        "--sample-rate", metavar="HZ", type=int, default=None,
+        help=f"output sample rate in Hz, {MIN_RATE_HZ}..{MAX_RATE_HZ} (default: the input's)",
+    )
+    process.add_argument(
+        "--channels", metavar="N", type=int, default=None,
+        help="output channels: N -> 1 averages, 1 -> N duplicates (default: the input's)",
+    )
+    process.add_argument(
+        "--quality", metavar="Q", default="medium",
+        help=f"resampler quality: {', '.join(_QUALITIES)} (default: medium)",
+    )
+    process.add_argument(
+        "--frame-ms", metavar="MS", type=float, default=10.0,
+        help="frame length in milliseconds, > 0 and <= 1000 (default: 10)",
+    )
+
+    demo = commands.add_parser(
+        "demo",
+        help="resample a short speech clip shipped with the package to 48 kHz",
+        description=f"Resample the bundled speech clip {DEMO_CLIP} to {DEMO_RATE_HZ} Hz and "
+        "write it to the current directory.",
+    )
+    demo.add_argument(
+        "-o", "--output", metavar="OUT", default=DEMO_OUTPUT,
+        help=f"output file (default: {DEMO_OUTPUT} in the current directory)",
+    )
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "process":
+        result = process_file(
+            args.input,
+            args.output,
+            sample_rate=args.sample_rate,
+            channels=args.channels,
+            quality=args.quality,
+            frame_ms=args.frame_ms,
+        )
+        name = args.input
+    else:
+        clip = demo_clip()
+        with importlib.resources.as_file(clip) as clip_path:
+            result = process_file(clip_path, args.output, sample_rate=DEMO_RATE_HZ)
+        name = DEMO_CLIP
+    print(format_summary(name, result), flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``livekit-audio`` command.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        Exit status: 0 on success, 2 on any error (one ``livekit-audio: error: ...`` line
+        on stderr), 130 when interrupted.
+
+    Raises
+    ------
+    Exception
+        Only on a bug: every expected failure is reported and turned into status 2.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error already reported
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    try:
+        return _run(args)
+    except CLIError as exc:
+        _print_error(str(exc))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr, flush=True)
+        return 130
