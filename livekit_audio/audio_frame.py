@@ -8,10 +8,13 @@ Any object with ``data``, ``sample_rate``, ``num_channels`` and ``samples_per_ch
 from __future__ import annotations
 
 import io
+import sys
 import wave
 from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
+
+_LITTLE = sys.byteorder == "little"
 
 __all__ = ["AudioFrame", "AudioFrameLike", "combine_audio_frames"]
 
@@ -182,8 +185,12 @@ class AudioFrame:
 
     @property
     def data(self) -> memoryview:
-        """Interleaved samples as an int16 memoryview (writable if the buffer is)."""
-        return self._data
+        """Interleaved samples as an int16 memoryview (writable if the buffer is).
+
+        Each access returns a new view of the same memory, so releasing it (``with
+        frame.data as d:``) leaves the frame usable.
+        """
+        return self._data[:]
 
     @property
     def sample_rate(self) -> int:
@@ -228,12 +235,27 @@ class AudioFrame:
         )
 
 
+#: Buffer formats whose bytes are taken as native int16 samples: int16 itself and raw bytes.
+_SAMPLE_FORMATS = frozenset({"h", "=h", "@h", "B", "b", "c", "<h" if _LITTLE else ">h"})
+
+
 def _as_bytes(view: memoryview) -> memoryview:
-    """A 1-D unsigned-byte view of a C-contiguous buffer.
+    """A 1-D unsigned-byte view of a C-contiguous buffer of int16 samples or raw bytes.
 
     ``memoryview.cast`` refuses N-D views with a zero in their shape (e.g. an empty
     ``(0, 2)`` array), so an empty buffer maps to an empty view of matching writability.
+
+    Raises
+    ------
+    TypeError
+        If the buffer holds another item type (float, int32, byte-swapped int16, ...), which
+        would otherwise be reinterpreted silently.
     """
+    if view.format not in _SAMPLE_FORMATS:
+        raise TypeError(
+            f"data must hold native int16 samples or raw bytes, got buffer format "
+            f"{view.format!r}; convert explicitly, e.g. array.astype(np.int16)"
+        )
     if view.nbytes == 0:
         return memoryview(b"" if view.readonly else bytearray())
     return view.cast("B")

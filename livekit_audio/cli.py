@@ -35,7 +35,13 @@ import numpy as np
 
 from livekit_audio import __version__
 from livekit_audio.audio_frame import AudioFrame
-from livekit_audio.resampler import AudioResampler, AudioResamplerQuality
+from livekit_audio.resampler import (
+    MAX_CHANNELS,
+    MAX_SAMPLE_RATE_HZ,
+    MIN_SAMPLE_RATE_HZ,
+    AudioResampler,
+    AudioResamplerQuality,
+)
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -64,12 +70,9 @@ PROG = "livekit-audio"
 #: Exit status of every error the command reports itself (argparse uses the same).
 EXIT_ERROR = 2
 
-#: Sample rates the resampler accepts, in Hz (checked early for a clear message).
-MIN_RATE_HZ = 1000
-MAX_RATE_HZ = 768000
-
-#: Channel counts the resampler accepts.
-MAX_CHANNELS = 8
+#: Sample rates and channel counts the resampler accepts (checked early for a clear message).
+MIN_RATE_HZ = MIN_SAMPLE_RATE_HZ
+MAX_RATE_HZ = MAX_SAMPLE_RATE_HZ
 
 #: Largest frame length accepted by ``--frame-ms``.
 MAX_FRAME_MS = 1000.0

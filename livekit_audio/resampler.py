@@ -21,6 +21,10 @@ from livekit_audio._native import _resample as _k
 from livekit_audio.audio_frame import AudioFrame, frame_samples
 
 __all__ = [
+    "MAX_CHANNELS",
+    "MAX_PHASES",
+    "MAX_SAMPLE_RATE_HZ",
+    "MIN_SAMPLE_RATE_HZ",
     "AudioResampler",
     "AudioResamplerQuality",
     "QualitySpec",
@@ -89,12 +93,22 @@ QUALITY_SPECS: dict[AudioResamplerQuality, QualitySpec] = {
     AudioResamplerQuality.VERY_HIGH: QualitySpec(0.95, 1.00, 145.0, "VHQ"),
 }
 
+#: Sample rates the native kernel accepts, in Hz.
+MIN_SAMPLE_RATE_HZ: int = _k.MIN_RATE_HZ
+MAX_SAMPLE_RATE_HZ: int = _k.MAX_RATE_HZ
+#: Most interleaved channels a resampler handles.
+MAX_CHANNELS: int = _k.MAX_CHANNELS
+#: Largest reduced interpolation factor output_rate / gcd(input_rate, output_rate) (native).
+MAX_PHASES: int = _k.MAX_PHASES
+
 _BACKENDS = ("native", "soxr")
 _filters: dict[tuple[int, int, AudioResamplerQuality], Any] = {}
 _filters_lock = threading.Lock()
 
 
 def _coerce_quality(quality: object) -> AudioResamplerQuality:
+    if isinstance(quality, str) and not isinstance(quality, AudioResamplerQuality):
+        quality = quality.lower()
     try:
         return AudioResamplerQuality(quality)
     except ValueError:
@@ -123,6 +137,12 @@ def _check_channels(num_channels: object) -> int:
 def _polyphase_filter(input_rate: int, output_rate: int, quality: AudioResamplerQuality) -> Any:
     """The shared filter bank for this reduced ratio and quality (designed on first use)."""
     g = math.gcd(input_rate, output_rate)
+    if output_rate // g > MAX_PHASES:
+        raise ValueError(
+            f"{input_rate} -> {output_rate} Hz reduces to {output_rate // g}/{input_rate // g}: "
+            f"the native kernel supports interpolation factors up to {MAX_PHASES}; "
+            'use backend="soxr" for this ratio'
+        )
     key = (input_rate // g, output_rate // g, quality)
     bank = _filters.get(key)
     if bank is None:
@@ -303,6 +323,10 @@ class AudioResampler:
             )
         return view.cast("B").cast("h")
 
+    def _soxr_frames(self, y: np.ndarray) -> list[AudioFrame]:
+        flat = np.ascontiguousarray(y, dtype=np.int16).reshape(-1)
+        return self._frames(memoryview(flat), len(y))
+
     def _frames(self, out: Any, n: int) -> list[AudioFrame]:
         if n == 0:
             return []
@@ -333,23 +357,37 @@ class AudioResampler:
         TypeError
             On anything that is not a frame or an int16 buffer.
         """
-        samples = self._samples(data)
-        n_in = len(samples) // self._num_channels
+        state = self._state
+        if (
+            type(data) is AudioFrame
+            and data._sample_rate == self._input_rate
+            and data._num_channels == self._num_channels
+        ):
+            samples = data._data  # already validated by AudioFrame: the per-frame fast path
+            n_in = data._samples_per_channel
+        else:
+            samples = self._samples(data)
+            n_in = len(samples) // self._num_channels
         if n_in == 0:
             return []
-        if self._state is not None:
-            state = self._state
+        if state is not None:
             n_out = state.output_count(n_in)
             out = bytearray(2 * self._num_channels * n_out)
             state.process(samples, out, _k.FORMAT_S16)
-            return self._frames(memoryview(out).cast("h"), n_out)
+            if n_out == 0:
+                return []
+            return [
+                AudioFrame._trusted(
+                    memoryview(out).cast("h"), self._output_rate, self._num_channels, n_out
+                )
+            ]
         if self._soxr is not None:
             x = np.frombuffer(samples, dtype=np.int16).reshape(n_in, self._num_channels)
-            y = self._soxr.resample_chunk(x)
-            return self._frames(memoryview(np.ascontiguousarray(y)).cast("B").cast("h"), len(y))
+            return self._soxr_frames(self._soxr.resample_chunk(x))
         if isinstance(data, AudioFrame):
             return [data]
-        return self._frames(samples, n_in)
+        # a copy, so a caller reusing its buffer never changes frames it already received
+        return self._frames(memoryview(bytearray(samples)).cast("h"), n_in)
 
     def flush(self) -> list[AudioFrame]:
         """Return the held-back tail (the input is padded with silence) and reset.
@@ -369,9 +407,9 @@ class AudioResampler:
             return self._frames(memoryview(out).cast("h"), n_out)
         if self._soxr is not None:
             empty = np.zeros((0, self._num_channels), dtype=np.int16)
-            y = self._soxr.resample_chunk(empty, last=True)
+            tail = self._soxr_frames(self._soxr.resample_chunk(empty, last=True))
             self._soxr = self._new_soxr_stream()
-            return self._frames(memoryview(np.ascontiguousarray(y)).cast("B").cast("h"), len(y))
+            return tail
         return []
 
     def reset(self) -> None:

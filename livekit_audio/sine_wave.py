@@ -12,10 +12,13 @@ from livekit_audio.audio_frame import AudioFrame
 __all__ = ["sine_wave_generator"]
 
 
-async def sine_wave_generator(
+def sine_wave_generator(
     freq: float, duration: float, sample_rate: int = 48000, amplitude: float = 0.3
 ) -> AsyncIterator[AudioFrame]:
-    """Yield a phase-continuous mono sine as 10 ms int16 frames.
+    """A phase-continuous mono sine as an async iterator of 10 ms int16 frames.
+
+    Arguments are checked when this is called, so a mistake surfaces at the call site rather
+    than at the first ``async for`` step.
 
     Parameters
     ----------
@@ -23,16 +26,17 @@ async def sine_wave_generator(
         Frequency in Hz, 0 <= freq < sample_rate / 2.
     duration : float
         Length in seconds, >= 0. ``round(duration * sample_rate)`` samples are produced;
-        the last frame is shorter when that is not a whole number of 10 ms frames (it is
-        emitted, never dropped).
+        the last frame is shorter when that is not a whole number of frames (it is emitted,
+        never dropped).
     sample_rate : int
-        Sample rate in Hz, > 0 and a multiple of 100 so a frame is exactly 10 ms.
+        Sample rate in Hz, >= 100. Frames hold ``sample_rate // 100`` samples: exactly 10 ms
+        at rates that are multiples of 100 Hz, 9.98 ms at 22.05 kHz.
     amplitude : float
         Peak amplitude as a fraction of full scale, 0 <= amplitude <= 1.
 
-    Yields
-    ------
-    AudioFrame
+    Returns
+    -------
+    AsyncIterator[AudioFrame]
         Mono frames of ``sample_rate // 100`` samples (the last possibly fewer).
 
     Raises
@@ -41,18 +45,24 @@ async def sine_wave_generator(
         If ``sample_rate`` is not an int.
     ValueError
         On a negative or non-finite duration, a frequency at or above Nyquist, a sample rate
-        that is not a positive multiple of 100, or an amplitude outside [0, 1].
+        below 100 Hz, or an amplitude outside [0, 1].
     """
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)):
         raise TypeError(f"sample_rate must be an int, got {type(sample_rate).__name__}")
-    if sample_rate <= 0 or sample_rate % 100:
-        raise ValueError(f"sample_rate must be a positive multiple of 100 Hz, got {sample_rate}")
+    if sample_rate < 100:
+        raise ValueError(f"sample_rate must be >= 100 Hz, got {sample_rate}")
     if not (math.isfinite(freq) and 0 <= freq < sample_rate / 2):
         raise ValueError(f"freq must be within [0, {sample_rate / 2}) Hz, got {freq}")
     if not (math.isfinite(duration) and duration >= 0):
         raise ValueError(f"duration must be a finite number of seconds >= 0, got {duration}")
     if not (math.isfinite(amplitude) and 0 <= amplitude <= 1):
         raise ValueError(f"amplitude must be within [0, 1], got {amplitude}")
+    return _sine_frames(float(freq), float(duration), int(sample_rate), float(amplitude))
+
+
+async def _sine_frames(
+    freq: float, duration: float, sample_rate: int, amplitude: float
+) -> AsyncIterator[AudioFrame]:
     total = round(duration * sample_rate)
     frame_len = sample_rate // 100
     scale = amplitude * 32767.0
