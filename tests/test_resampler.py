@@ -375,10 +375,10 @@ def test_soxr_backend_has_the_same_api_and_agrees_with_native(input_rate, output
     a, b = got[:n, 0].astype(float), native[:n, 0].astype(float)
     assert np.corrcoef(a, b)[0, 1] > 0.9999
     assert abs(20 * math.log10(np.std(a) / np.std(b))) < 0.05
-    # reusable after flush; libsoxr dithers int16 output, so runs differ by at most 1 LSB
+    # reusable after flush; libsoxr TPDF-dithers int16 output, so runs differ by <= 2 LSB
     again = stream(rs, x, [input_rate // 100])
     assert again.shape == got.shape
-    assert np.max(np.abs(again.astype(int) - got.astype(int))) <= 1
+    assert np.max(np.abs(again.astype(int) - got.astype(int))) <= 2
     assert soxr  # the reference is python-soxr itself
 
 
