@@ -207,6 +207,7 @@ def test_subprocess_python_m(noise_wav: Path, tmp_path: Path) -> None:
         [sys.executable, "-m", "livekit_audio", "process", str(noise_wav), "-o", str(out_path),
          "--sample-rate", "48000"],
         capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,  # not the checkout: `-m` would import the uncompiled source tree first
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""  # stderr is not a TTY: no progress bar
