@@ -122,7 +122,7 @@ la_status la_resampler_flush(la_resampler *r, void *out, int64_t out_capacity,
 /* CPU dispatch (la_cpu.c).                                                                    */
 /* ------------------------------------------------------------------------------------------ */
 
-/* Non-zero when this CPU runs the AVX2+FMA kernels. */
+/* Non-zero when this CPU runs the AVX2+FMA kernels (0 when LIVEKIT_AUDIO_NO_SIMD is set). */
 int la_cpu_has_avx2_fma(void);
 
 /* Name of the dot-product kernels the FIR loops use on this CPU ("avx2-fma", "generic"). */

@@ -423,3 +423,19 @@ def test_one_instance_shared_by_threads_never_corrupts_silently(rng):
 def test_package_exports():
     for name in ("AudioResampler", "AudioResamplerQuality", "resample", "QUALITY_SPECS"):
         assert name in la.__all__ and hasattr(la, name)
+
+
+def test_portable_kernel_agrees_with_the_dispatched_one(rng, monkeypatch):
+    """The path arm64 and pre-AVX2 CPUs take: chunk-invariant and equal up to float rounding."""
+    from livekit_audio._native import _resample
+
+    x = noise_int16(rng, 9601, 2)
+    xf = x.astype(np.float32)
+    fast = {pair: resample(xf, *pair) for pair in MAIN_PAIRS}
+    monkeypatch.setenv("LIVEKIT_AUDIO_NO_SIMD", "1")
+    assert _resample.dot_kernel_name() == "generic"
+    for pair in MAIN_PAIRS:
+        portable = resample(xf, *pair)
+        np.testing.assert_allclose(portable, fast[pair], rtol=0, atol=1e-2)  # a few float32 ULPs
+        got = stream(AudioResampler(*pair, num_channels=2), x, [509])
+        np.testing.assert_array_equal(got, resample(x, *pair))
