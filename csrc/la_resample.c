@@ -280,17 +280,17 @@ LA_INLINE void la_store(void *out, int64_t first, const float *result, int count
     }
 }
 
-/* Stores four results at out[first], out[first + stride], ... (mono phase-major blocks). */
+/* Stores `count` results at out[first], out[first + stride], ... (mono blocks). */
 LA_INLINE void la_store_strided(void *out, int64_t first, int64_t stride, const float *result,
-                                la_sample_format fmt) {
+                                int count, la_sample_format fmt) {
     if (fmt == LA_FORMAT_S16) {
         int16_t *o = (int16_t *)out + first;
-        for (int j = 0; j < 4; ++j) {
+        for (int j = 0; j < count; ++j) {
             o[j * stride] = la_to_s16(result[j]);
         }
     } else {
         float *o = (float *)out + first;
-        for (int j = 0; j < 4; ++j) {
+        for (int j = 0; j < count; ++j) {
             o[j * stride] = result[j];
         }
     }
@@ -320,9 +320,12 @@ LA_INLINE void la_next_job(la_job_cursor *j, const float **h, const float **x) {
 
 /* Writes up to max_out outputs whose windows are complete in the history.
  *
- * Dot products run four (output, channel) jobs at a time, in interleaved output order. A
- * job's result does not depend on which slot it occupies (idle slots repeat the last job), so
- * output never depends on how the input was chunked. */
+ * Dot products run four jobs (output, channel) at a time. A job's result depends only on its
+ * row and window (idle slots repeat a job), never on its slot or on which of the loops below
+ * computed it, so output never depends on how the input was chunked. Outputs k and k + L use
+ * the same row with windows M input samples apart, which the block loops exploit so that one
+ * row load serves several products: mono in blocks of 4L (one row, four windows) or 2L (two
+ * rows, two windows each), stereo in blocks of 2L (one row, two channels x two windows). */
 LA_INLINE int64_t la_produce_impl(la_resampler *r, void *out, int64_t max_out,
                                   la_sample_format fmt, la_dot4_fn dot4) {
     /* Output k (k = 0, 1, ...) from here starts at pos + floor((phase + k M) / L); it is ready
@@ -332,39 +335,70 @@ LA_INLINE int64_t la_produce_impl(la_resampler *r, void *out, int64_t max_out,
         return 0;
     }
     int64_t ready = ((room + 1) * r->up - r->phase + r->down - 1) / r->down;
-    int64_t n = ready < max_out ? ready : max_out;
+    const int64_t n = ready < max_out ? ready : max_out;
     la_job_cursor j = {r->coefs, r->buf, r->buf_capacity, r->up, r->step_int, r->step_frac,
                        r->buf_pos, r->phase, r->taps, r->num_channels, 0};
     const int32_t taps = r->taps;
-    float result[4];
-    int64_t first = 0;
+    const int32_t nch = r->num_channels;
+    const int64_t up = r->up;
+    const int64_t m = r->down;
+    float res[4];
+    int64_t done = 0; /* outputs written */
     const float *h0, *h1, *h2, *h3, *x0, *x1, *x2, *x3;
-    if (r->num_channels == 1) {
-        /* Phase-major blocks of 4L mono outputs: outputs k, k+L, k+2L, k+3L use the same row,
-         * with windows M input samples apart, so the row is loaded once for four products. */
-        const int64_t up = r->up;
-        const int64_t m = r->down;
-        while (n - first >= 4 * up) {
+    if (nch == 1) {
+        while (n - done >= 4 * up) {
             for (int64_t i = 0; i < up; ++i) {
                 la_next_job(&j, &h0, &x0);
-                dot4(h0, h0, h0, h0, x0, x0 + m, x0 + 2 * m, x0 + 3 * m, taps, result);
-                la_store_strided(out, first + i, up, result, fmt);
+                dot4(h0, h0, h0, h0, x0, x0 + m, x0 + 2 * m, x0 + 3 * m, taps, res);
+                la_store_strided(out, done + i, up, res, 4, fmt);
             }
-            /* L outputs advance exactly M input samples: skip the three rows just done. */
-            j.pos += 3 * m;
-            first += 4 * up;
+            j.pos += 3 * m; /* L outputs advance M input samples: skip the rows just done */
+            done += 4 * up;
+        }
+        while (n - done >= 2 * up) {
+            for (int64_t i = 0; i < up; i += 2) {
+                la_next_job(&j, &h0, &x0);
+                if (i + 1 < up) {
+                    la_next_job(&j, &h1, &x1);
+                } else { /* odd L: the last row pairs with itself */
+                    h1 = h0;
+                    x1 = x0;
+                }
+                dot4(h0, h0, h1, h1, x0, x0 + m, x1, x1 + m, taps, res);
+                la_store_strided(out, done + i, up, res, 2, fmt);
+                if (i + 1 < up) {
+                    la_store_strided(out, done + i + 1, up, res + 2, 2, fmt);
+                }
+            }
+            j.pos += m;
+            done += 2 * up;
+        }
+    } else if (nch == 2) {
+        while (n - done >= 2 * up) {
+            for (int64_t i = 0; i < up; ++i) {
+                la_next_job(&j, &h0, &x0); /* left */
+                la_next_job(&j, &h1, &x1); /* right: same row */
+                dot4(h0, h0, h0, h0, x0, x1, x0 + m, x1 + m, taps, res);
+                la_store(out, 2 * (done + i), res, 2, fmt);
+                la_store(out, 2 * (done + i + up), res + 2, 2, fmt);
+            }
+            j.pos += m;
+            done += 2 * up;
         }
     }
-    const int64_t jobs = n * r->num_channels;
-    for (; first + 4 <= jobs; first += 4) {
+    /* Whatever remains, four interleaved jobs at a time. */
+    const int64_t jobs = (n - done) * nch;
+    int64_t first = done * nch;
+    int64_t job = 0;
+    for (; job + 4 <= jobs; job += 4, first += 4) {
         la_next_job(&j, &h0, &x0);
         la_next_job(&j, &h1, &x1);
         la_next_job(&j, &h2, &x2);
         la_next_job(&j, &h3, &x3);
-        dot4(h0, h1, h2, h3, x0, x1, x2, x3, taps, result);
-        la_store(out, first, result, 4, fmt);
+        dot4(h0, h1, h2, h3, x0, x1, x2, x3, taps, res);
+        la_store(out, first, res, 4, fmt);
     }
-    int tail = (int)(jobs - first);
+    int tail = (int)(jobs - job);
     if (tail > 0) {
         la_next_job(&j, &h0, &x0);
         h1 = h2 = h3 = h0;
@@ -379,8 +413,8 @@ LA_INLINE int64_t la_produce_impl(la_resampler *r, void *out, int64_t max_out,
             h3 = h2;
             x3 = x2;
         }
-        dot4(h0, h1, h2, h3, x0, x1, x2, x3, taps, result);
-        la_store(out, first, result, tail, fmt);
+        dot4(h0, h1, h2, h3, x0, x1, x2, x3, taps, res);
+        la_store(out, first, res, tail, fmt);
     }
     r->buf_pos = j.pos;
     r->phase = j.phase;

@@ -439,3 +439,13 @@ def test_portable_kernel_agrees_with_the_dispatched_one(rng, monkeypatch):
         np.testing.assert_allclose(portable, fast[pair], rtol=0, atol=1e-2)  # a few float32 ULPs
         got = stream(AudioResampler(*pair, num_channels=2), x, [509])
         np.testing.assert_array_equal(got, resample(x, *pair))
+
+
+@pytest.mark.parametrize("num_channels", [1, 2])
+@pytest.mark.parametrize("chunk", [2000, 2600, 3100])
+def test_chunking_invariance_with_odd_interpolation_factor(num_channels, chunk, rng):
+    """32k -> 22.05k has L = 441 (odd): chunks of 2000-3100 frames make 882-1764 outputs, the
+    range where mono pairs rows over blocks of 2L and the last row pairs with itself."""
+    x = noise_int16(rng, 32000, num_channels)
+    got = stream(AudioResampler(32000, 22050, num_channels=num_channels), x, [chunk])
+    np.testing.assert_array_equal(got, resample(x, 32000, 22050))
