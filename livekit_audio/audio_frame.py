@@ -44,6 +44,23 @@ def _check_positive_int(name: str, value: object) -> int:
     return int(value)
 
 
+def _check_layout(
+    sample_rate: object, num_channels: object, samples_per_channel: object
+) -> tuple[int, int, int]:
+    """Validated (sample_rate > 0, num_channels > 0, samples_per_channel >= 0) as ints."""
+    sample_rate = _check_positive_int("sample_rate", sample_rate)
+    num_channels = _check_positive_int("num_channels", num_channels)
+    if isinstance(samples_per_channel, bool) or not isinstance(
+        samples_per_channel, (int, np.integer)
+    ):
+        raise TypeError(
+            f"samples_per_channel must be an int, got {type(samples_per_channel).__name__}"
+        )
+    if samples_per_channel < 0:
+        raise ValueError(f"samples_per_channel must be >= 0, got {samples_per_channel}")
+    return sample_rate, num_channels, int(samples_per_channel)
+
+
 class AudioFrame:
     """A frame of int16 interleaved PCM audio.
 
@@ -80,16 +97,9 @@ class AudioFrame:
     def __init__(
         self, data: Any, sample_rate: int, num_channels: int, samples_per_channel: int
     ) -> None:
-        sample_rate = _check_positive_int("sample_rate", sample_rate)
-        num_channels = _check_positive_int("num_channels", num_channels)
-        if isinstance(samples_per_channel, bool) or not isinstance(
-            samples_per_channel, (int, np.integer)
-        ):
-            raise TypeError(
-                f"samples_per_channel must be an int, got {type(samples_per_channel).__name__}"
-            )
-        if samples_per_channel < 0:
-            raise ValueError(f"samples_per_channel must be >= 0, got {samples_per_channel}")
+        sample_rate, num_channels, samples_per_channel = _check_layout(
+            sample_rate, num_channels, samples_per_channel
+        )
         try:
             view = memoryview(data)
         except TypeError:
@@ -126,21 +136,28 @@ class AudioFrame:
     def create(sample_rate: int, num_channels: int, samples_per_channel: int) -> AudioFrame:
         """A zeroed, writable frame of the given layout.
 
+        Parameters
+        ----------
+        sample_rate : int
+            Sample rate in Hz, > 0.
+        num_channels : int
+            Number of interleaved channels, > 0.
+        samples_per_channel : int
+            Samples in each channel, >= 0.
+
+        Returns
+        -------
+        AudioFrame
+            Backed by a new zero-filled ``bytearray``.
+
         Raises
         ------
         ValueError, TypeError
             As for the constructor.
         """
-        sample_rate = _check_positive_int("sample_rate", sample_rate)
-        num_channels = _check_positive_int("num_channels", num_channels)
-        if isinstance(samples_per_channel, bool) or not isinstance(
-            samples_per_channel, (int, np.integer)
-        ):
-            raise TypeError(
-                f"samples_per_channel must be an int, got {type(samples_per_channel).__name__}"
-            )
-        if samples_per_channel < 0:
-            raise ValueError(f"samples_per_channel must be >= 0, got {samples_per_channel}")
+        sample_rate, num_channels, samples_per_channel = _check_layout(
+            sample_rate, num_channels, samples_per_channel
+        )
         buf = bytearray(num_channels * int(samples_per_channel) * 2)
         return AudioFrame._trusted(
             memoryview(buf).cast("h"), sample_rate, num_channels, int(samples_per_channel)
