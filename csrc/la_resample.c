@@ -460,8 +460,7 @@ la_status la_resampler_process(la_resampler *r, const void *in, int64_t in_frame
     if (la_resampler_output_count(r, in_frames) > out_capacity) {
         return LA_ERR_BUFFER_TOO_SMALL;
     }
-    const size_t in_frame_bytes = la_frame_bytes(r, fmt);
-    const size_t out_frame_bytes = in_frame_bytes;
+    const size_t frame_bytes = la_frame_bytes(r, fmt); /* input and output share the format */
     const unsigned char *src = (const unsigned char *)in;
     unsigned char *dst = (unsigned char *)out;
     int64_t written = 0;
@@ -473,9 +472,9 @@ la_status la_resampler_process(la_resampler *r, const void *in, int64_t in_frame
         int64_t take = in_frames < room ? in_frames : room;
         la_append(r, src, take, fmt);
         r->total_in += take;
-        src += (size_t)take * in_frame_bytes;
+        src += (size_t)take * frame_bytes;
         in_frames -= take;
-        int64_t n = r->produce(r, dst + (size_t)written * out_frame_bytes, out_capacity - written, fmt);
+        int64_t n = r->produce(r, dst + (size_t)written * frame_bytes, out_capacity - written, fmt);
         written += n;
     }
     *out_written = written;
