@@ -30,18 +30,27 @@ else:
 
 MACROS = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
 
-C_SOURCES = ["csrc/la_resample.c", "csrc/la_cpu.c"]
+#: Shared C sources linked into every extension (CPU dispatch).
+COMMON_C = ["csrc/la_cpu.c"]
 
-extensions = [
-    Extension(
-        "livekit_audio._native._resample",
-        ["livekit_audio/_native/_resample.pyx", *C_SOURCES],
+#: One row per extension: module name under livekit_audio._native -> its own C sources.
+NATIVE_MODULES = {
+    "_resample": ["csrc/la_resample.c"],
+}
+
+
+def native_extension(name: str, c_sources: list[str]) -> Extension:
+    return Extension(
+        f"livekit_audio._native.{name}",
+        [f"livekit_audio/_native/{name}.pyx", *c_sources, *COMMON_C],
         include_dirs=["csrc", np.get_include()],
         define_macros=MACROS,
         extra_compile_args=CFLAGS,
         libraries=[] if sys.platform == "win32" else ["m"],
-    ),
-]
+    )
+
+
+extensions = [native_extension(name, sources) for name, sources in NATIVE_MODULES.items()]
 
 setup(
     ext_modules=cythonize(
