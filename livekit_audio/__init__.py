@@ -5,6 +5,7 @@ The API follows the audio surface of LiveKit's Python SDK (``livekit.rtc``).
 
 from livekit_audio._errors import DSPError, LivekitAudioError
 from livekit_audio.audio_frame import AudioFrame, combine_audio_frames
+from livekit_audio.frame_processor import FrameProcessor
 from livekit_audio.resampler import (
     QUALITY_SPECS,
     AudioResampler,
@@ -20,6 +21,7 @@ __all__ = [
     "AudioResampler",
     "AudioResamplerQuality",
     "DSPError",
+    "FrameProcessor",
     "LivekitAudioError",
     "QUALITY_SPECS",
     "__version__",
