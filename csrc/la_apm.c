@@ -1,0 +1,161 @@
+/*
+ * la_apm.c - the audio processing module: 10 ms framing and the stage chain
+ * HPF -> (echo canceller, later) -> noise suppressor -> AGC + limiter, in WebRTC APM's order.
+ *
+ * int16 interleaved frames are processed in place, 10 ms at a time, on planar float32 blocks;
+ * output is rounded to nearest and saturated.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "la_dsp.h"
+
+#define LA_HPF_CUTOFF_HZ 100.0
+
+static float la_level_dbfs(double sum_squares, int64_t count) {
+    if (count <= 0) {
+        return -120.0f;
+    }
+    double p = sum_squares / (double)count / (32768.0 * 32768.0);
+    return p > 1e-12 ? (float)(10.0 * log10(p)) : -120.0f;
+}
+
+la_status la_apm_init(la_apm *apm, const la_apm_config *config) {
+    if (apm == NULL || config == NULL) {
+        return LA_ERR_NULL_POINTER;
+    }
+    int32_t rate = config->sample_rate_hz;
+    if (rate != 8000 && rate != 16000 && rate != 32000 && rate != 48000) {
+        return LA_ERR_INVALID_RATE;
+    }
+    if (config->num_channels < 1 || config->num_channels > LA_APM_MAX_CHANNELS) {
+        return LA_ERR_INVALID_CHANNELS;
+    }
+    memset(apm, 0, sizeof(*apm));
+    apm->config = *config;
+    apm->hop = rate / 100;
+    la_status rc = la_hpf_design(&apm->hpf, (double)rate, LA_HPF_CUTOFF_HZ);
+    if (rc == LA_OK && config->noise_suppression) {
+        rc = la_ns_init(&apm->ns, rate, config->num_channels, config->ns_floor_db);
+    }
+    if (rc == LA_OK && config->auto_gain_control) {
+        rc = la_agc_init(&apm->agc, rate, config->num_channels, config->agc_target_dbfs,
+                         config->agc_max_gain_db, config->agc_max_noise_out_dbfs);
+    }
+    if (rc != LA_OK) {
+        return rc;
+    }
+    la_apm_reset(apm);
+    return LA_OK;
+}
+
+void la_apm_reset(la_apm *apm) {
+    la_hpf_reset(&apm->hpf);
+    if (apm->config.noise_suppression) {
+        la_ns_reset(&apm->ns);
+    }
+    if (apm->config.auto_gain_control) {
+        la_agc_reset(&apm->agc);
+    }
+    memset(&apm->stats, 0, sizeof(apm->stats));
+    apm->stats.noise_floor_dbfs = -120.0f;
+    apm->stats.input_level_dbfs = -120.0f;
+    apm->stats.output_level_dbfs = -120.0f;
+    apm->stats.render_level_dbfs = -120.0f;
+}
+
+int32_t la_apm_delay_samples(const la_apm *apm) {
+    return apm->config.noise_suppression ? apm->hop : 0;
+}
+
+static inline int16_t la_apm_to_s16(float v) {
+    v = v < -32768.0f ? -32768.0f : v;
+    v = v > 32767.0f ? 32767.0f : v;
+    return (int16_t)lrintf(v);
+}
+
+la_status la_apm_process_capture(la_apm *apm, int16_t *data, int64_t n_frames) {
+    if (apm == NULL || (data == NULL && n_frames > 0)) {
+        return LA_ERR_NULL_POINTER;
+    }
+    const int32_t hop = apm->hop;
+    const int32_t nch = apm->config.num_channels;
+    if (n_frames < 0 || n_frames % hop != 0) {
+        return LA_ERR_INVALID_ARGUMENT;
+    }
+    float *planar[LA_APM_MAX_CHANNELS];
+    for (int32_t c = 0; c < nch; ++c) {
+        planar[c] = apm->planar[c];
+    }
+    for (int64_t start = 0; start < n_frames; start += hop) {
+        int16_t *block = data + start * nch;
+        double in_sum = 0.0;
+        for (int32_t c = 0; c < nch; ++c) {
+            float *restrict p = planar[c];
+            for (int32_t i = 0; i < hop; ++i) {
+                float v = (float)block[i * nch + c];
+                p[i] = v;
+                in_sum += (double)v * (double)v;
+            }
+        }
+        if (apm->config.high_pass_filter) {
+            for (int32_t c = 0; c < nch; ++c) {
+                la_hpf_process(&apm->hpf, c, planar[c], hop);
+            }
+        }
+        /* (echo canceller slot) */
+        if (apm->config.noise_suppression) {
+            la_ns_process(&apm->ns, planar);
+        }
+        if (apm->config.auto_gain_control) {
+            float hint = apm->config.noise_suppression ? apm->ns.speech_probability : -1.0f;
+            la_agc_process(&apm->agc, planar, hint);
+        }
+        double out_sum = 0.0;
+        for (int32_t c = 0; c < nch; ++c) {
+            const float *restrict p = planar[c];
+            for (int32_t i = 0; i < hop; ++i) {
+                int16_t s = la_apm_to_s16(p[i]);
+                block[i * nch + c] = s;
+                out_sum += (double)s * (double)s;
+            }
+        }
+        la_apm_stats *st = &apm->stats;
+        st->input_level_dbfs = la_level_dbfs(in_sum, (int64_t)hop * nch);
+        st->output_level_dbfs = la_level_dbfs(out_sum, (int64_t)hop * nch);
+        st->frames_processed++;
+        if (apm->config.noise_suppression) {
+            st->speech_probability = apm->ns.speech_probability;
+            st->noise_floor_dbfs = la_level_dbfs((double)apm->ns.noise_power, 1);
+        } else if (apm->config.auto_gain_control) {
+            st->speech_probability = apm->agc.is_speech ? 1.0f : 0.0f;
+            st->noise_floor_dbfs = apm->agc.floor_db;
+        }
+        st->agc_gain_db = apm->config.auto_gain_control ? apm->agc.gain_db : 0.0f;
+    }
+    return LA_OK;
+}
+
+la_status la_apm_process_render(la_apm *apm, const int16_t *data, int64_t n_frames,
+                                int32_t num_channels) {
+    if (apm == NULL || (data == NULL && n_frames > 0)) {
+        return LA_ERR_NULL_POINTER;
+    }
+    if (num_channels < 1 || num_channels > LA_MAX_CHANNELS) {
+        return LA_ERR_INVALID_CHANNELS;
+    }
+    if (n_frames < 0 || n_frames % apm->hop != 0) {
+        return LA_ERR_INVALID_ARGUMENT;
+    }
+    if (n_frames == 0) {
+        return LA_OK;
+    }
+    const int64_t n = n_frames * num_channels;
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+        sum += (double)data[i] * (double)data[i];
+    }
+    apm->stats.render_level_dbfs = la_level_dbfs(sum, n);
+    apm->stats.render_frames += n_frames / apm->hop;
+    return LA_OK;
+}

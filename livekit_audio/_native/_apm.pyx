@@ -1,0 +1,183 @@
+# cython: language_level=3
+"""Thin wrappers over csrc/la_apm.c and its stages: type conversion, GIL release, status mapping.
+
+Validation of frames (rate, size, writability) happens in ``livekit_audio.apm``.
+"""
+
+from cpython.buffer cimport PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from libc.stdint cimport int16_t, int64_t
+from libc.string cimport memset
+
+import numpy as np
+
+from livekit_audio._native._csrc cimport (
+    la_apm,
+    la_apm_config,
+    la_apm_delay_samples,
+    la_apm_init,
+    la_apm_process_capture,
+    la_apm_process_render,
+    la_apm_reset,
+    la_fft,
+    la_fft_init,
+    la_fft_work_floats,
+    la_hpf,
+    la_hpf_design,
+    la_hpf_process,
+    la_irfft,
+    la_rfft,
+    la_status,
+)
+from livekit_audio._native._status cimport check_status
+
+
+cdef class ApmCore:
+    """One configured processing module. Not reentrant: overlapping calls raise RuntimeError."""
+
+    cdef la_apm *apm
+    cdef bint _busy
+    cdef readonly int sample_rate
+    cdef readonly int num_channels
+
+    def __cinit__(self, int sample_rate, int num_channels, bint high_pass_filter,
+                  bint noise_suppression, bint auto_gain_control, float ns_floor_db,
+                  float agc_target_dbfs, float agc_max_gain_db, float agc_max_noise_out_dbfs):
+        cdef la_apm_config config
+        cdef la_status rc
+        self.apm = <la_apm *>PyMem_Malloc(sizeof(la_apm))
+        if self.apm == NULL:
+            raise MemoryError("cannot allocate the audio processing module state")
+        memset(self.apm, 0, sizeof(la_apm))
+        config.sample_rate_hz = sample_rate
+        config.num_channels = num_channels
+        config.high_pass_filter = high_pass_filter
+        config.noise_suppression = noise_suppression
+        config.auto_gain_control = auto_gain_control
+        config.ns_floor_db = ns_floor_db
+        config.agc_target_dbfs = agc_target_dbfs
+        config.agc_max_gain_db = agc_max_gain_db
+        config.agc_max_noise_out_dbfs = agc_max_noise_out_dbfs
+        with nogil:
+            rc = la_apm_init(self.apm, &config)
+        check_status(rc, "cannot configure the audio processing module")
+        self.sample_rate = sample_rate
+        self.num_channels = num_channels
+
+    def __dealloc__(self):
+        PyMem_Free(self.apm)
+        self.apm = NULL
+
+    cdef int _enter(self) except -1:
+        if self._busy:
+            raise RuntimeError("this AudioProcessingModule is already in use by another thread; "
+                               "use one instance per stream")
+        self._busy = True
+        return 0
+
+    @property
+    def delay_samples(self):
+        """Samples of delay the enabled stages add."""
+        return la_apm_delay_samples(self.apm)
+
+    def process_capture(self, data):
+        """Process a writable C-contiguous buffer of int16 interleaved frames in place."""
+        cdef Py_buffer view
+        cdef la_status rc
+        cdef int64_t n_frames
+        self._enter()
+        try:
+            PyObject_GetBuffer(data, &view, PyBUF_SIMPLE | PyBUF_WRITABLE)
+            try:
+                n_frames = view.len // (2 * self.num_channels)
+                with nogil:
+                    rc = la_apm_process_capture(self.apm, <int16_t *>view.buf, n_frames)
+            finally:
+                PyBuffer_Release(&view)
+        finally:
+            self._busy = False
+        check_status(rc, "audio processing failed")
+
+    def process_render(self, data, int num_channels):
+        """Accept a C-contiguous buffer of int16 interleaved far-end frames."""
+        cdef Py_buffer view
+        cdef la_status rc
+        cdef int64_t n_frames
+        self._enter()
+        try:
+            PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+            try:
+                n_frames = view.len // (2 * num_channels)
+                with nogil:
+                    rc = la_apm_process_render(self.apm, <const int16_t *>view.buf, n_frames,
+                                               num_channels)
+            finally:
+                PyBuffer_Release(&view)
+        finally:
+            self._busy = False
+        check_status(rc, "reverse-stream processing failed")
+
+    def reset(self):
+        """Forget all adaptive state (noise estimate, AGC level, filter memories)."""
+        self._enter()
+        try:
+            la_apm_reset(self.apm)
+        finally:
+            self._busy = False
+
+    def stats(self):
+        """The last frame's statistics as a dict."""
+        s = self.apm.stats
+        return {
+            "speech_probability": s.speech_probability,
+            "noise_floor_dbfs": s.noise_floor_dbfs,
+            "agc_gain_db": s.agc_gain_db,
+            "input_level_dbfs": s.input_level_dbfs,
+            "output_level_dbfs": s.output_level_dbfs,
+            "render_level_dbfs": s.render_level_dbfs,
+            "frames_processed": s.frames_processed,
+            "render_frames": s.render_frames,
+        }
+
+
+def rfft(const float[::1] x):
+    """Test hook: our real FFT of a power-of-two-length float32 array (numpy's convention)."""
+    cdef la_fft plan
+    cdef int n = x.shape[0]
+    cdef la_status rc
+    work = np.empty(la_fft_work_floats(n) if n >= 8 else 1, dtype=np.float32)
+    cdef float[::1] w = work
+    rc = la_fft_init(&plan, n, &w[0], <size_t>w.shape[0])
+    check_status(rc, f"cannot plan a real FFT of size {n}")
+    re = np.empty(n // 2 + 1, dtype=np.float32)
+    im = np.empty(n // 2 + 1, dtype=np.float32)
+    cdef float[::1] vr = re
+    cdef float[::1] vi = im
+    with nogil:
+        la_rfft(&plan, &x[0], &vr[0], &vi[0])
+    return re + 1j * im.astype(np.complex64)
+
+
+def irfft(const float[::1] re, const float[::1] im):
+    """Test hook: our inverse real FFT (n = 2 * (len(re) - 1)), scaled like numpy.fft.irfft."""
+    cdef la_fft plan
+    cdef int n = 2 * (re.shape[0] - 1)
+    cdef la_status rc
+    work = np.empty(la_fft_work_floats(n) if n >= 8 else 1, dtype=np.float32)
+    cdef float[::1] w = work
+    rc = la_fft_init(&plan, n, &w[0], <size_t>w.shape[0])
+    check_status(rc, f"cannot plan a real FFT of size {n}")
+    out = np.empty(n, dtype=np.float32)
+    cdef float[::1] vo = out
+    with nogil:
+        la_irfft(&plan, &re[0], &im[0], &vo[0])
+    return out
+
+
+def hpf(float[::1] x, double sample_rate, double cutoff_hz=100.0):
+    """Test hook: run the high-pass filter over a float32 array in place (fresh state)."""
+    cdef la_hpf h
+    cdef la_status rc = la_hpf_design(&h, sample_rate, cutoff_hz)
+    check_status(rc, "cannot design the high-pass filter")
+    with nogil:
+        la_hpf_process(&h, 0, &x[0], <int>x.shape[0])
