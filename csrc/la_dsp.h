@@ -119,6 +119,187 @@ la_status la_resampler_flush(la_resampler *r, void *out, int64_t out_capacity,
                              la_sample_format fmt, int64_t *out_written);
 
 /* ------------------------------------------------------------------------------------------ */
+/* Real FFT of power-of-two size (la_fft.c).                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+#define LA_FFT_MIN_SIZE 8
+#define LA_FFT_MAX_SIZE 8192
+
+/* Plan and scratch for one size. All arrays point into caller-owned work memory. */
+typedef struct la_fft {
+    int32_t n;         /* real transform size */
+    int32_t m;         /* n / 2, the complex transform size */
+    float *tw_re, *tw_im; /* per-stage twiddles */
+    float *sp_re, *sp_im; /* split-step twiddles exp(-2 pi i k / n), k <= m/2 */
+    float *z_re, *z_im;   /* complex scratch */
+    int32_t *bitrev;      /* bit-reversal permutation of m */
+} la_fft;
+
+/* Floats of work memory la_fft_init needs for size n. */
+size_t la_fft_work_floats(int32_t n);
+
+/* Plans a size-n real FFT (n a power of two in [LA_FFT_MIN_SIZE, LA_FFT_MAX_SIZE]). */
+la_status la_fft_init(la_fft *f, int32_t n, float *work, size_t work_floats);
+
+/* X = rfft(x): n real samples in, n/2 + 1 bins out (unnormalised, numpy's convention). */
+void la_rfft(const la_fft *f, const float *x, float *out_re, float *out_im);
+
+/* x = irfft(X): n/2 + 1 bins in (imaginary parts of bins 0 and n/2 ignored), n samples out,
+ * scaled by 1/n so that la_irfft(la_rfft(x)) == x. */
+void la_irfft(const la_fft *f, const float *in_re, const float *in_im, float *x);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Audio processing module: HPF -> (echo canceller) -> noise suppressor -> AGC (la_apm*.c).     */
+/* ------------------------------------------------------------------------------------------ */
+
+#define LA_APM_MAX_CHANNELS 2
+#define LA_APM_MAX_HOP 480   /* 10 ms at 48 kHz */
+#define LA_APM_MAX_FFT 1024  /* next power of two >= 2 * hop */
+#define LA_APM_MAX_BINS (LA_APM_MAX_FFT / 2 + 1)
+
+/* Fourth-order Butterworth high-pass as two biquads (transposed direct form II, double). */
+typedef struct la_biquad {
+    double b0, b1, b2, a1, a2;
+} la_biquad;
+
+typedef struct la_hpf {
+    la_biquad section[2];
+    double z[LA_APM_MAX_CHANNELS][2][2]; /* [channel][section][z1, z2] */
+} la_hpf;
+
+la_status la_hpf_design(la_hpf *h, double sample_rate_hz, double cutoff_hz);
+void la_hpf_reset(la_hpf *h);
+/* Filters n samples of one channel in place. */
+void la_hpf_process(la_hpf *h, int32_t channel, float *x, int32_t n);
+
+/* Noise suppressor: STFT (sqrt-Hann, window 2 x hop, zero-padded to a power of two), SPP-based
+ * MMSE noise estimate, decision-directed a-priori SNR, OM-LSA gain with a floor. */
+typedef struct la_ns {
+    la_fft fft;
+    float fft_work[2 * LA_APM_MAX_FFT + 3 * LA_APM_MAX_FFT / 2 + 64];
+    float window[2 * LA_APM_MAX_HOP];                      /* sqrt periodic Hann, length 2 hop */
+    float analysis[LA_APM_MAX_CHANNELS][2 * LA_APM_MAX_HOP]; /* last 2 hop input samples */
+    float overlap[LA_APM_MAX_CHANNELS][LA_APM_MAX_HOP];     /* synthesis tail to add next hop */
+    float spec_re[LA_APM_MAX_CHANNELS][LA_APM_MAX_BINS];
+    float spec_im[LA_APM_MAX_CHANNELS][LA_APM_MAX_BINS];
+    float frame[LA_APM_MAX_FFT];
+    float power[LA_APM_MAX_BINS];       /* channel-mean |Y|^2 of the current frame */
+    float noise_psd[LA_APM_MAX_BINS];   /* noise power estimate per bin */
+    float spp_smoothed[LA_APM_MAX_BINS];
+    float clean_snr_prev[LA_APM_MAX_BINS]; /* |G Y|^2 / noise of the previous frame */
+    float gain[LA_APM_MAX_BINS];
+    int32_t hop, window_len, nfft, bins, num_channels;
+    int32_t frames_seen;
+    float gain_floor;           /* linear */
+    float speech_probability;   /* mean a-posteriori speech presence, 300 Hz - 4 kHz */
+    float noise_power;          /* mean square of the noise estimate, int16 units^2 */
+    int32_t band_lo, band_hi;   /* bins of 300 Hz and 4 kHz */
+} la_ns;
+
+la_status la_ns_init(la_ns *ns, int32_t sample_rate_hz, int32_t num_channels, float floor_db);
+void la_ns_reset(la_ns *ns);
+/* Processes one hop per channel in place (planar x[c] of hop samples); output lags by hop. */
+void la_ns_process(la_ns *ns, float *const *x);
+
+/* Automatic gain control: VAD-gated speech level, capped gain in pauses, look-ahead limiter. */
+#define LA_AGC_FLOOR_WINDOWS 8 /* noise floor: minimum over 8 windows of 20 frames (1.6 s) */
+
+typedef struct la_agc {
+    float target_dbfs, max_gain_db, max_noise_out_dbfs;
+    float speech_level_db, floor_db, frame_level_db;
+    float smoothed_power;                     /* frame power, smoothed over ~30 ms */
+    float window_min[LA_AGC_FLOOR_WINDOWS];   /* minima of past windows, dB */
+    float current_min;                        /* minimum of the window being filled, dB */
+    int32_t window_frames, window_index;
+    float gain_db;       /* gain heading for, dB */
+    float applied_gain;  /* linear gain at the end of the previous frame */
+    float limiter_gain;  /* limiter gain at the end of the previous frame */
+    int32_t speech_frames, hangover, frames_seen, hop, num_channels;
+    int32_t is_speech;
+} la_agc;
+
+la_status la_agc_init(la_agc *agc, int32_t sample_rate_hz, int32_t num_channels,
+                      float target_dbfs, float max_gain_db, float max_noise_out_dbfs);
+void la_agc_reset(la_agc *agc);
+/* speech_hint: the noise suppressor's speech presence in [0, 1], or < 0 when it is off. */
+void la_agc_process(la_agc *agc, float *const *x, float speech_hint);
+
+/* The module. */
+typedef struct la_apm_config {
+    int32_t sample_rate_hz;       /* 8000, 16000, 32000 or 48000 */
+    int32_t num_channels;         /* 1 or 2 */
+    int32_t high_pass_filter;     /* booleans */
+    int32_t noise_suppression;
+    int32_t auto_gain_control;
+    float ns_floor_db;            /* noise suppressor gain floor, dB (< 0) */
+    float agc_target_dbfs;        /* speech level target, dBFS (RMS re full-scale square) */
+    float agc_max_gain_db;        /* most gain the AGC applies to speech */
+    float agc_max_noise_out_dbfs; /* pauses: noise is not raised above this */
+} la_apm_config;
+
+typedef struct la_apm_stats {
+    float speech_probability;
+    float noise_floor_dbfs;
+    float agc_gain_db;
+    float input_level_dbfs;
+    float output_level_dbfs;
+    float render_level_dbfs;
+    int64_t frames_processed;
+    int64_t render_frames;
+} la_apm_stats;
+
+typedef struct la_apm {
+    la_apm_config config;
+    la_hpf hpf;
+    la_ns ns;
+    la_agc agc;
+    la_apm_stats stats;
+    float planar[LA_APM_MAX_CHANNELS][LA_APM_MAX_HOP];
+    int32_t hop;
+} la_apm;
+
+la_status la_apm_init(la_apm *apm, const la_apm_config *config);
+void la_apm_reset(la_apm *apm);
+/* Samples of delay the enabled stages add (the noise suppressor's hop). */
+int32_t la_apm_delay_samples(const la_apm *apm);
+/* Processes n_frames interleaved int16 frames in place; n_frames must be a multiple of the
+ * 10 ms hop (LA_ERR_INVALID_ARGUMENT otherwise, and nothing is touched). */
+la_status la_apm_process_capture(la_apm *apm, int16_t *data, int64_t n_frames);
+/* Accepts the far-end (render) stream; measured now, the echo canceller's input later. */
+la_status la_apm_process_render(la_apm *apm, const int16_t *data, int64_t n_frames,
+                                int32_t num_channels);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Mixing and gain of int16 interleaved PCM (la_mix.c).                                        */
+/* ------------------------------------------------------------------------------------------ */
+
+#define LA_MAX_MIX_INPUTS 4096 /* int32 accumulation cannot overflow: 4096 * 32768 < 2^31 */
+#define LA_MAX_GAIN 1000.0f    /* largest |linear gain| (+60 dB): keeps every float sum finite */
+
+/* out[j] = saturate(sum_i gains[i] * inputs[i][j]) for j < n_samples (samples, not frames:
+ * mixing is channel-agnostic on interleaved data). gains == NULL, or all gains exactly 1.0f,
+ * takes the exact integer path (int32 sum, saturated once); otherwise float32 accumulation in
+ * input order, clamped, rounded to nearest (ties to even). n_inputs == 0 writes silence.
+ * `out` must not partially overlap an input; it may be one of them (the same pointer).
+ * LA_ERR_INVALID_ARGUMENT: n_inputs outside [0, LA_MAX_MIX_INPUTS], n_samples < 0, or a gain
+ * that is NaN or beyond +-LA_MAX_GAIN. LA_ERR_NULL_POINTER: a NULL buffer with n_samples > 0. */
+la_status la_mix_s16(const int16_t *const *inputs, const float *gains, int32_t n_inputs,
+                     int16_t *out, int64_t n_samples);
+
+/* Loops la_mix_s16 runs on this CPU: "avx2" or "generic" (identical results). Chosen on first
+ * use, honouring LIVEKIT_AUDIO_NO_SIMD. */
+const char *la_mix_kernel_name(void);
+
+/* In-place gain with rounding (ties to even) and saturation. gain_start == gain_end: constant
+ * gain (1.0f leaves buf untouched, 0.0f writes silence). Otherwise a linear ramp, one gain per
+ * frame, g_k = gain_start * (1 - t) + gain_end * t with t = (k + 1) / n_frames (float32), so
+ * the last frame gets gain_end exactly. LA_ERR_INVALID_CHANNELS: num_channels < 1.
+ * LA_ERR_INVALID_ARGUMENT: n_frames < 0, a gain that is NaN or beyond +-LA_MAX_GAIN, or a
+ * ramp over more than INT32_MAX frames. */
+la_status la_gain_s16(int16_t *buf, int64_t n_frames, int32_t num_channels, float gain_start,
+                      float gain_end);
+
+/* ------------------------------------------------------------------------------------------ */
 /* CPU dispatch (la_cpu.c).                                                                    */
 /* ------------------------------------------------------------------------------------------ */
 

@@ -58,6 +58,61 @@ cdef extern from "la_dsp.h" nogil:
     la_status la_resampler_flush(la_resampler *r, void *out, int64_t out_capacity,
                                  la_sample_format fmt, int64_t *out_written) noexcept
 
+    # --- Mixing and gain (la_mix.c) -------------------------------------------------------
+    int LA_MAX_MIX_INPUTS
+    float LA_MAX_GAIN
+
+    la_status la_mix_s16(const int16_t *const *inputs, const float *gains, int32_t n_inputs,
+                         int16_t *out, int64_t n_samples) noexcept
+    const char *la_mix_kernel_name() noexcept
+    la_status la_gain_s16(int16_t *buf, int64_t n_frames, int32_t num_channels,
+                          float gain_start, float gain_end) noexcept
+
+    # --- Real FFT (la_fft.c) and audio processing module (la_apm.c and stages) ---------------
+    ctypedef struct la_fft:
+        int32_t n
+    size_t la_fft_work_floats(int32_t n) noexcept
+    la_status la_fft_init(la_fft *f, int32_t n, float *work, size_t work_floats) noexcept
+    void la_rfft(const la_fft *f, const float *x, float *out_re, float *out_im) noexcept
+    void la_irfft(const la_fft *f, const float *in_re, const float *in_im, float *x) noexcept
+
+    ctypedef struct la_hpf:
+        pass
+    la_status la_hpf_design(la_hpf *h, double sample_rate_hz, double cutoff_hz) noexcept
+    void la_hpf_process(la_hpf *h, int32_t channel, float *x, int32_t n) noexcept
+
+    ctypedef struct la_apm_config:
+        int32_t sample_rate_hz
+        int32_t num_channels
+        int32_t high_pass_filter
+        int32_t noise_suppression
+        int32_t auto_gain_control
+        float ns_floor_db
+        float agc_target_dbfs
+        float agc_max_gain_db
+        float agc_max_noise_out_dbfs
+
+    ctypedef struct la_apm_stats:
+        float speech_probability
+        float noise_floor_dbfs
+        float agc_gain_db
+        float input_level_dbfs
+        float output_level_dbfs
+        float render_level_dbfs
+        int64_t frames_processed
+        int64_t render_frames
+
+    ctypedef struct la_apm:
+        la_apm_stats stats
+        int32_t hop
+
+    la_status la_apm_init(la_apm *apm, const la_apm_config *config) noexcept
+    void la_apm_reset(la_apm *apm) noexcept
+    int32_t la_apm_delay_samples(const la_apm *apm) noexcept
+    la_status la_apm_process_capture(la_apm *apm, int16_t *data, int64_t n_frames) noexcept
+    la_status la_apm_process_render(la_apm *apm, const int16_t *data, int64_t n_frames,
+                                    int32_t num_channels) noexcept
+
     int la_cpu_has_avx2_fma() noexcept
     const char *la_dot_kernel_name() noexcept
     float la_dot_generic(const float *h, const float *x, int32_t n) noexcept
