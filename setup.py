@@ -36,6 +36,7 @@ COMMON_C = ["csrc/la_cpu.c"]
 #: One row per extension: module name under livekit_audio._native -> its own C sources.
 NATIVE_MODULES = {
     "_resample": ["csrc/la_resample.c"],
+    "_mix": ["csrc/la_mix.c"],
     "_apm": ["csrc/la_apm.c", "csrc/la_hpf.c", "csrc/la_ns.c", "csrc/la_agc.c", "csrc/la_fft.c"],
 }
 
