@@ -1,0 +1,296 @@
+"""AudioSource: the producer end of a local audio track, with a bounded playout queue.
+
+Follows ``livekit.rtc.AudioSource``. Captured frames wait in a queue of at most
+``queue_size_ms`` of audio and are played out in real time (one frame per frame duration, on
+the event loop's clock) to every :class:`~livekit_audio.LocalAudioTrack` made from the source;
+the tracks hand them to their AudioStreams and, when published, to the room's subscribers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from livekit_audio._aio import spawn
+from livekit_audio._log import logger
+from livekit_audio.audio_frame import AudioFrame, _check_positive_int, frame_samples
+
+if TYPE_CHECKING:
+    from livekit_audio.track import LocalAudioTrack
+
+__all__ = ["AudioSource"]
+
+
+class AudioSource:
+    """A real-time audio source with a bounded queue and back-pressure.
+
+    Parameters
+    ----------
+    sample_rate : int
+        Sample rate in Hz of every captured frame, > 0.
+    num_channels : int
+        Interleaved channel count of every captured frame, > 0.
+    queue_size_ms : int, optional
+        Most audio, in milliseconds, held between :meth:`capture_frame` and playout
+        (default 1000). When the queue is full, :meth:`capture_frame` waits (back-pressure)
+        instead of growing it. A single frame longer than the queue is admitted once the
+        queue is empty.
+    realtime : bool, keyword-only, optional
+        ``True`` (default): play frames out at real-time pace, like a sound card or a WebRTC
+        sender. ``False``: play each frame out as soon as the event loop gets to it, for
+        offline work such as processing a file (the bounded queue and frame order are kept;
+        consumers' queues must then be large enough, or read fast enough, not to drop).
+
+    Raises
+    ------
+    TypeError
+        If a parameter is not an int.
+    ValueError
+        If a parameter is not > 0.
+
+    Notes
+    -----
+    Captured frames are copied, so the caller may reuse its buffer as soon as
+    :meth:`capture_frame` returns. A source may feed several tracks; each gets every frame.
+
+    Examples
+    --------
+    >>> source = AudioSource(48000, 1)
+    >>> track = LocalAudioTrack.create_audio_track("mic", source)  # doctest: +SKIP
+    >>> await source.capture_frame(AudioFrame.create(48000, 1, 480))  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        sample_rate: int,
+        num_channels: int,
+        queue_size_ms: int = 1000,
+        *,
+        realtime: bool = True,
+    ) -> None:
+        self._sample_rate = _check_positive_int("sample_rate", sample_rate)
+        self._num_channels = _check_positive_int("num_channels", num_channels)
+        self._queue_size_ms = _check_positive_int("queue_size_ms", queue_size_ms)
+        self._realtime = bool(realtime)
+        self._capacity = max(1, self._sample_rate * self._queue_size_ms // 1000)  # samples/ch
+        self._queue: deque[AudioFrame] = deque()
+        self._queued = 0  # samples per channel in _queue, including the frame playing now
+        self._playing: AudioFrame | None = None
+        self._play_end = 0.0  # loop time at which the frame playing now has played out
+        self._tracks: weakref.WeakSet[LocalAudioTrack] = weakref.WeakSet()
+        self._closed = False
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # created lazily on the running loop
+        self._space: asyncio.Event | None = None  # set when the queue has room
+        self._idle: asyncio.Event | None = None  # set when everything has played out
+        self._ready: asyncio.Event | None = None  # set when the queue is non-empty
+        self._capture_lock: asyncio.Lock | None = None  # keeps concurrent captures in order
+        self._sleep: asyncio.Future[None] | None = None
+
+    @property
+    def sample_rate(self) -> int:
+        """Sample rate in Hz."""
+        return self._sample_rate
+
+    @property
+    def num_channels(self) -> int:
+        """Interleaved channel count."""
+        return self._num_channels
+
+    @property
+    def queue_size_ms(self) -> int:
+        """Queue bound in milliseconds."""
+        return self._queue_size_ms
+
+    @property
+    def realtime(self) -> bool:
+        """Whether frames are played out at real-time pace."""
+        return self._realtime
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`aclose` was called."""
+        return self._closed
+
+    @property
+    def queued_duration(self) -> float:
+        """Seconds of captured audio not yet played out (float, >= 0)."""
+        if not self._queued:
+            return 0.0
+        queued = self._queued
+        extra = 0.0
+        if self._realtime and self._playing is not None and self._loop is not None:
+            queued -= self._playing.samples_per_channel
+            extra = max(0.0, self._play_end - self._loop.time())
+        return queued / self._sample_rate + extra
+
+    def _add_track(self, track: LocalAudioTrack) -> None:
+        self._tracks.add(track)
+
+    def _ensure_started(self) -> None:
+        if self._task is not None:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._space = asyncio.Event()
+        self._space.set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._ready = asyncio.Event()
+        self._capture_lock = asyncio.Lock()
+        self._task = spawn(self._playout(), name=f"AudioSource playout {id(self):#x}")
+
+    async def capture_frame(self, frame: Any) -> None:
+        """Queue ``frame`` for playout, waiting while the queue is full.
+
+        Parameters
+        ----------
+        frame : AudioFrame or frame-like
+            Int16 interleaved samples at :attr:`sample_rate` with :attr:`num_channels`
+            channels, any ``samples_per_channel`` (an empty frame is a no-op).
+
+        Raises
+        ------
+        ValueError
+            If the frame's sample rate or channel count differs from the source's (the
+            message names the expected and actual values).
+        TypeError
+            If ``frame`` is not frame-like.
+        RuntimeError
+            If the source is closed (before or while waiting for room).
+        """
+        if self._closed:
+            raise RuntimeError("AudioSource is closed; capture_frame after aclose()")
+        samples = frame_samples(frame)  # TypeError for non-frames
+        if frame.sample_rate != self._sample_rate:
+            raise ValueError(
+                f"frame sample_rate mismatch: expected {self._sample_rate}, "
+                f"got {frame.sample_rate}"
+            )
+        if frame.num_channels != self._num_channels:
+            raise ValueError(
+                f"frame num_channels mismatch: expected {self._num_channels}, "
+                f"got {frame.num_channels}"
+            )
+        n = int(frame.samples_per_channel)
+        if n == 0:
+            return
+        # an immutable copy: the caller may reuse its buffer, and every consumer may share it
+        copy = AudioFrame._trusted(
+            memoryview(bytes(samples)).cast("h"), self._sample_rate, self._num_channels, n
+        )
+        self._ensure_started()
+        assert self._capture_lock is not None and self._space is not None
+        async with self._capture_lock:  # FIFO: concurrent captures keep their order
+            while self._queued and self._queued + n > self._capacity:
+                self._space.clear()
+                await self._space.wait()
+                if self._closed:
+                    raise RuntimeError("AudioSource was closed while capture_frame waited")
+            if self._closed:
+                raise RuntimeError("AudioSource was closed while capture_frame waited")
+            self._queue.append(copy)
+            self._queued += n
+            assert self._idle is not None and self._ready is not None
+            self._idle.clear()
+            self._ready.set()
+
+    def clear_queue(self) -> None:
+        """Discard every frame not yet played out (the frame playing now stops at once).
+
+        Wakes :meth:`wait_for_playout` and any :meth:`capture_frame` waiting for room.
+        """
+        self._queue.clear()
+        self._queued = 0
+        self._playing = None
+        if self._sleep is not None and not self._sleep.done():
+            self._sleep.set_result(None)
+        self._wake_all()
+
+    def _wake_all(self) -> None:
+        if self._space is not None:
+            self._space.set()
+        if self._idle is not None:
+            self._idle.set()
+
+    async def wait_for_playout(self) -> None:
+        """Return once every captured frame has been played out (at once if none is queued)."""
+        if self._idle is None or self._idle.is_set():
+            return
+        await self._idle.wait()
+
+    async def aclose(self) -> None:
+        """Stop the source: drop unplayed audio, end its tracks, fail pending captures.
+
+        Call :meth:`wait_for_playout` first to play everything out. Tracks made from the
+        source end: their AudioStreams deliver what they hold and then stop iterating.
+        Idempotent.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        self.clear_queue()
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                if not task.cancelled():  # our own caller was cancelled
+                    raise
+        for track in list(self._tracks):
+            track._end()
+
+    async def _playout(self) -> None:
+        loop = asyncio.get_running_loop()
+        assert self._ready is not None
+        clock = loop.time()
+        while True:
+            if not self._queue:
+                self._ready.clear()
+                await self._ready.wait()
+                continue
+            frame = self._queue[0]
+            now = loop.time()
+            if clock < now:  # underrun (or first frame): restart the clock at now
+                clock = now
+            self._playing = frame
+            clock += frame.samples_per_channel / self._sample_rate
+            self._play_end = clock
+            for track in list(self._tracks):
+                try:
+                    track._deliver(frame)
+                except Exception:
+                    logger.exception("AudioSource: delivering a frame to %r failed", track)
+            self._sleep = loop.create_future()
+            delay = clock - loop.time() if self._realtime else 0.0
+            handle = loop.call_later(max(delay, 0.0), _resolve, self._sleep)
+            try:
+                await self._sleep
+            finally:
+                handle.cancel()
+                self._sleep = None
+            if self._playing is frame:  # not cleared meanwhile
+                self._playing = None
+                self._queue.popleft()
+                self._queued -= frame.samples_per_channel
+                assert self._space is not None and self._idle is not None
+                self._space.set()
+                if not self._queue:
+                    self._idle.set()
+            else:
+                clock = loop.time()  # cleared meanwhile: new audio starts now
+
+    def __repr__(self) -> str:
+        return (
+            f"AudioSource(sample_rate={self._sample_rate}, num_channels={self._num_channels}, "
+            f"queue_size_ms={self._queue_size_ms}, realtime={self._realtime}, "
+            f"queued_duration={self.queued_duration:.3f})"
+        )
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)

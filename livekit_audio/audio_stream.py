@@ -1,0 +1,811 @@
+"""AudioStream: read a track's audio as converted frames, optionally through a FrameProcessor.
+
+Follows ``livekit.rtc.AudioStream``. A stream registers itself on a track (weakly: the track
+never keeps a dropped stream alive), receives every frame the track carries, converts it to the
+stream's sample rate (with :class:`~livekit_audio.AudioResampler`), channel count (down-mix by
+averaging, up-mix by duplicating) and, optionally, an exact frame size, applies the processor
+and queues an :class:`AudioFrameEvent` for ``async for``.
+
+Processor contract (see ``FrameProcessor``): a disabled processor is not called; an exception
+from ``_process`` is logged (once per burst of consecutive failures) and the original frame
+passes through unchanged; ``_process`` may run in a worker thread (``processor_executor=``),
+one frame at a time and in order; ``_close`` is called only after the reading task has finished
+and no ``_process`` call is in flight, and only when ``auto_close_noise_cancellation`` is true.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import weakref
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, AsyncIterator
+
+import numpy as np
+
+from livekit_audio._aio import QueueClosed, RingQueue, spawn
+from livekit_audio._log import logger
+from livekit_audio.audio_frame import AudioFrame, _check_positive_int, frame_samples
+from livekit_audio.frame_processor import FrameProcessor
+from livekit_audio.resampler import AudioResampler, _check_channels, _check_rate
+from livekit_audio.track import RemoteAudioTrack, Track, TrackSource
+
+if TYPE_CHECKING:
+    from livekit_audio.participant import Participant
+
+__all__ = ["AudioFrameEvent", "AudioStream", "AudioStreamStats"]
+
+
+@dataclass
+class AudioFrameEvent:
+    """One frame read from an :class:`AudioStream`.
+
+    Attributes
+    ----------
+    frame : AudioFrame
+        Int16 interleaved, at the stream's sample rate and channel count; writable and owned
+        by the reader.
+    """
+
+    frame: AudioFrame
+
+
+@dataclass
+class AudioStreamStats:
+    """Counters of an :class:`AudioStream` (read them any time; they only grow).
+
+    Attributes
+    ----------
+    frames_received : int
+        Frames taken from the track.
+    frames_emitted : int
+        Converted (and processed) frames queued for the reader.
+    frames_dropped : int
+        Frames dropped because a bounded (``capacity > 0``) queue was full: the oldest
+        frame goes first, so the reader always gets the most recent audio.
+    processor_errors : int
+        Frames for which the processor raised (the original frame was passed on).
+    """
+
+    frames_received: int = 0
+    frames_emitted: int = 0
+    frames_dropped: int = 0
+    processor_errors: int = 0
+
+
+# -- conversion ------------------------------------------------------------------------
+
+
+def _remix(x: np.ndarray, out_channels: int) -> np.ndarray:
+    """Map ``(n, c_in)`` int16 to ``(n, out_channels)``: average groups or repeat channels.
+
+    Down-mixing averages input channels ``j, j + out, j + 2*out, ...`` into output ``j`` (all
+    of them into mono), rounding to nearest; up-mixing copies input channel ``j % c_in``.
+    """
+    n, c_in = x.shape
+    if c_in == out_channels:
+        return x
+    if c_in > out_channels:
+        if out_channels == 1:
+            groups = [x]
+        else:
+            groups = [x[:, j::out_channels] for j in range(out_channels)]
+        out = np.empty((n, out_channels), dtype=np.int16)
+        for j, g in enumerate(groups):
+            k = g.shape[1]
+            s = g.sum(axis=1, dtype=np.int32)
+            out[:, j] = np.floor_divide(s + (k >> 1), k)  # mean, rounded; stays in int16 range
+        return out
+    if c_in == 1:
+        return np.repeat(x, out_channels, axis=1)
+    return x[:, [j % c_in for j in range(out_channels)]]
+
+
+class _Converter:
+    """Rate, channel and frame-size conversion of one stream (state: resampler, leftovers)."""
+
+    def __init__(self, sample_rate: int, num_channels: int, frame_size: int | None) -> None:
+        self._rate = sample_rate
+        self._channels = num_channels
+        self._frame_size = frame_size  # samples per channel of every output frame, or None
+        self._in_format: tuple[int, int] | None = None
+        self._resampler: AudioResampler | None = None
+        self._pending = bytearray()  # output-format samples not yet a whole frame
+
+    def push(self, frame: Any) -> list[AudioFrame]:
+        rate, channels = int(frame.sample_rate), int(frame.num_channels)
+        out: list[np.ndarray] = []
+        if self._in_format != (rate, channels):
+            out.extend(self._flush_resampler())
+            self._in_format = (rate, channels)
+            self._resampler = None
+            if rate != self._rate:
+                self._resampler = AudioResampler(
+                    rate, self._rate, num_channels=min(channels, self._channels)
+                )
+        n = int(frame.samples_per_channel)
+        if n:
+            out.extend(self._convert(frame, n, channels))
+        return self._chunk(out)
+
+    def _convert(self, frame: Any, n: int, channels: int) -> list[np.ndarray]:
+        resampler = self._resampler
+        if resampler is not None and channels <= self._channels and type(frame) is AudioFrame:
+            ys = [f.to_ndarray() for f in resampler.push(frame)]  # the resampler's fast path
+        else:
+            x = np.frombuffer(frame_samples(frame), dtype=np.int16).reshape(n, channels)
+            if channels > self._channels:
+                x = _remix(x, self._channels)  # down-mix first: fewer channels to resample
+            if resampler is not None:
+                ys = [f.to_ndarray() for f in resampler.push(x)]
+            elif channels == self._channels:
+                ys = [x.copy()]  # pass-through: the reader gets its own writable copy
+            else:
+                ys = [x]  # down-mixed into a new array, or up-mixed below into one
+        if channels < self._channels:
+            ys = [_remix(y, self._channels) for y in ys]
+        return ys
+
+    def _flush_resampler(self) -> list[np.ndarray]:
+        if self._resampler is None or self._in_format is None:
+            return []
+        ys = [f.to_ndarray() for f in self._resampler.flush()]
+        if self._in_format[1] < self._channels:
+            ys = [_remix(y, self._channels) for y in ys]
+        return ys
+
+    def _chunk(self, arrays: list[np.ndarray]) -> list[AudioFrame]:
+        arrays = [a for a in arrays if len(a)]
+        if self._frame_size is None:
+            return [AudioFrame.from_ndarray(a, self._rate) for a in arrays]
+        for a in arrays:
+            self._pending += np.ascontiguousarray(a).tobytes()
+        step = self._frame_size * self._channels * 2
+        frames = []
+        whole = len(self._pending) // step * step
+        if whole:
+            block = memoryview(bytearray(self._pending[:whole])).cast("h")
+            del self._pending[:whole]
+            per = self._frame_size * self._channels
+            for i in range(0, len(block), per):
+                frames.append(
+                    AudioFrame._trusted(
+                        block[i : i + per], self._rate, self._channels, self._frame_size
+                    )
+                )
+        return frames
+
+    def flush(self) -> list[AudioFrame]:
+        """Everything held back (resampler tail, then a last, possibly short, frame)."""
+        frames = self._chunk(self._flush_resampler())
+        self._resampler = None
+        self._in_format = None
+        if self._pending:
+            n = len(self._pending) // (2 * self._channels)
+            frames.append(
+                AudioFrame._trusted(
+                    memoryview(bytearray(self._pending)).cast("h"), self._rate, self._channels, n
+                )
+            )
+            self._pending.clear()
+        return frames
+
+
+# -- the reading task --------------------------------------------------------------------
+
+_STOP = object()
+_EOS = object()
+
+#: Processors some stream has closed; no stream calls ``_process`` on them afterwards.
+_CLOSED_PROCESSORS: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _is_closed_processor(processor: Any) -> bool:
+    try:
+        return processor in _CLOSED_PROCESSORS
+    except TypeError:  # unhashable processor
+        return False
+
+
+def _as_audio_frame(out: Any) -> AudioFrame:
+    if type(out) is AudioFrame:
+        return out
+    if out is None or not hasattr(out, "samples_per_channel"):
+        raise TypeError(f"_process must return an AudioFrame, got {type(out).__name__}")
+    return AudioFrame(frame_samples(out), out.sample_rate, out.num_channels, out.samples_per_channel)
+
+
+class _Pipeline:
+    """Input queue -> conversion -> processor -> output queue, run by one task.
+
+    Holds no reference to its :class:`AudioStream`, so a stream nobody uses can be collected
+    while its task winds down.
+    """
+
+    def __init__(
+        self,
+        converter: _Converter,
+        capacity: int,
+        processor: Any,
+        auto_close: bool,
+        executor: concurrent.futures.Executor | None,
+        name: str,
+    ) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.converter = converter
+        self.capacity = capacity
+        self.processor = processor
+        self.auto_close = auto_close
+        self.executor = executor
+        self.stats = AudioStreamStats()
+        self.input: deque[Any] = deque()
+        self.input_waiter: asyncio.Future[None] | None = None
+        self.output: RingQueue[AudioFrameEvent] = RingQueue(capacity)
+        self.stopping = False  # aclose (or the stream was dropped): stop at once
+        self.ending = False  # end of input queued: finish what is held, then stop
+        self.close_requested = False
+        self.processor_closed = False
+        self.inflight: concurrent.futures.Future[Any] | None = None
+        self.error_burst = 0
+        self.failure: BaseException | None = None
+        self.task = spawn(self.run(), name=name)
+        self.task.add_done_callback(self._task_done)
+
+    # called from the loop thread by tracks
+    def feed(self, frame: Any) -> None:
+        if self.stopping or self.ending:
+            return
+        if self.capacity and len(self.input) >= self.capacity:
+            self.input.popleft()
+            self.stats.frames_dropped += 1
+        self.input.append(frame)
+        self._wake()
+
+    def end(self) -> None:
+        if self.stopping or self.ending:
+            return
+        self.ending = True
+        self.input.append(_EOS)
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self.input_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def _next(self) -> Any:
+        while True:
+            if self.stopping:
+                return _STOP
+            if self.input:
+                return self.input.popleft()
+            self.input_waiter = self.loop.create_future()
+            try:
+                await self.input_waiter
+            finally:
+                self.input_waiter = None
+
+    async def run(self) -> None:
+        try:
+            while True:
+                item = await self._next()
+                if item is _STOP:
+                    return
+                if item is _EOS:
+                    for frame in self.converter.flush():
+                        if self.stopping:
+                            return
+                        await self._process_and_emit(frame)
+                    return
+                self.stats.frames_received += 1
+                for frame in self.converter.push(item):
+                    if self.stopping:
+                        return
+                    await self._process_and_emit(frame)
+        except BaseException as exc:
+            self.failure = exc
+            raise
+        finally:
+            self.output.close(discard=self.stopping)
+
+    async def _process_and_emit(self, frame: AudioFrame) -> None:
+        processor = self.processor
+        if processor is not None and not self.processor_closed:
+            frame = await self._apply(processor, frame)
+        self.stats.frames_emitted += 1
+        if self.output.put(AudioFrameEvent(frame)):
+            self.stats.frames_dropped += 1
+
+    async def _apply(self, processor: Any, frame: AudioFrame) -> AudioFrame:
+        try:
+            if not processor.enabled or _is_closed_processor(processor):
+                return frame
+        except Exception:
+            self._processor_failed(processor)
+            return frame
+        original = bytes(frame._data)  # a failing processor must not corrupt the frame
+        try:
+            if self.executor is None:
+                out = processor._process(frame)
+            else:
+                cf = self.executor.submit(processor._process, frame)
+                self.inflight = cf
+                try:
+                    out = await asyncio.wrap_future(cf)
+                finally:
+                    if cf.done():  # still running only if we were cancelled meanwhile
+                        self.inflight = None
+            out = _as_audio_frame(out)
+        except Exception:
+            self._processor_failed(processor)
+            return AudioFrame._trusted(
+                memoryview(bytearray(original)).cast("h"),
+                frame.sample_rate,
+                frame.num_channels,
+                frame.samples_per_channel,
+            )
+        if self.error_burst:
+            logger.info(
+                "FrameProcessor %r recovered after %d failed frames", processor, self.error_burst
+            )
+            self.error_burst = 0
+        return out
+
+    def _processor_failed(self, processor: Any) -> None:
+        self.stats.processor_errors += 1
+        if self.error_burst == 0:
+            logger.warning(
+                "FrameProcessor %r failed; passing the original frame through (further "
+                "failures in this burst are counted in stats.processor_errors, not logged)",
+                processor,
+                exc_info=True,
+            )
+        self.error_burst += 1
+
+    def request_close(self) -> None:
+        """Stop reading; close the processor (if owned) once the task is done. Loop thread."""
+        self.stopping = True
+        self.close_requested = True
+        self.output.close(discard=True)
+        self._wake()
+        self.maybe_close_processor()
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self.maybe_close_processor()
+
+    def maybe_close_processor(self) -> None:
+        if (
+            not self.close_requested
+            or not self.auto_close
+            or self.processor is None
+            or self.processor_closed
+            or not self.task.done()
+        ):
+            return
+        inflight = self.inflight
+        if inflight is not None and not inflight.done():
+            # the task was cancelled while a worker thread runs _process: close after it
+            loop = self.loop
+
+            def later(_: Any) -> None:
+                if not loop.is_closed():
+                    loop.call_soon_threadsafe(self.maybe_close_processor)
+
+            inflight.add_done_callback(later)
+            return
+        self.processor_closed = True
+        try:
+            _CLOSED_PROCESSORS.add(self.processor)
+        except TypeError:
+            pass
+        try:
+            self.processor._close()
+        except Exception:
+            logger.exception("FrameProcessor %r failed to close", self.processor)
+
+
+def _abandon(pipeline: _Pipeline) -> None:
+    """Finalizer of a stream that was dropped without aclose()."""
+    loop = pipeline.loop
+    if loop.is_closed():
+        return
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        pipeline.request_close()
+    else:
+        try:
+            loop.call_soon_threadsafe(pipeline.request_close)
+        except RuntimeError:  # loop closed meanwhile
+            pass
+
+
+# -- the public stream -------------------------------------------------------------------
+
+
+class AudioStream:
+    """Asynchronous iterator over a track's audio, converted and optionally processed.
+
+    Parameters
+    ----------
+    track : LocalAudioTrack or RemoteAudioTrack
+        The track to read. A local track yields what its AudioSource plays out; a remote
+        track what the publisher sends.
+    sample_rate : int, keyword-only
+        Output sample rate in Hz (default 48000); other rates are converted with
+        :class:`~livekit_audio.AudioResampler` (MEDIUM quality).
+    num_channels : int, keyword-only
+        Output channel count (default 1). Down-mixing averages channels, up-mixing copies.
+    frame_size_ms : int or None, keyword-only
+        If given, every frame has exactly ``sample_rate * frame_size_ms / 1000`` samples per
+        channel (which must be whole), except possibly the last one when the track ends. By
+        default frames come as the track delivers them.
+    capacity : int, keyword-only
+        ``0`` (default): unbounded queue. ``> 0``: at most ``capacity`` frames wait for the
+        reader (and at most ``capacity`` for conversion); when full the oldest frame is dropped
+        and counted in ``stats.frames_dropped``.
+    noise_cancellation : FrameProcessor or None, keyword-only
+        Applied to each frame after conversion. It receives the track's room metadata and
+        credentials through its ``_on_*`` hooks.
+    auto_close_noise_cancellation : bool, keyword-only
+        Whether :meth:`aclose` closes the processor (default True here, False with
+        :meth:`from_track`). Leave it False for a processor shared by several streams.
+    processor_executor : concurrent.futures.Executor or None, keyword-only
+        Run ``_process`` in this executor (e.g. a ``ThreadPoolExecutor``) instead of on the
+        event loop; frames stay in order (one in flight at a time). Our kernels release the
+        GIL, so this keeps the loop responsive under per-frame DSP.
+
+    Raises
+    ------
+    TypeError
+        On a non-track, a non-FrameProcessor ``noise_cancellation``, a non-executor, or
+        non-int sizes.
+    ValueError
+        On out-of-range rates, channels, sizes or capacity, or a ``frame_size_ms`` that is
+        not a whole number of samples at ``sample_rate``.
+    RuntimeError
+        If no event loop is running.
+
+    Attributes
+    ----------
+    stats : AudioStreamStats
+        Received, emitted and dropped frames and processor errors.
+
+    Examples
+    --------
+    >>> async with AudioStream.from_track(track=track, sample_rate=16000) as stream:  # doctest: +SKIP
+    ...     async for event in stream:
+    ...         handle(event.frame)
+    """
+
+    def __init__(
+        self,
+        track: Track,
+        *,
+        sample_rate: int = 48000,
+        num_channels: int = 1,
+        frame_size_ms: int | None = None,
+        capacity: int = 0,
+        noise_cancellation: FrameProcessor[AudioFrame] | None = None,
+        auto_close_noise_cancellation: bool = True,
+        processor_executor: concurrent.futures.Executor | None = None,
+    ) -> None:
+        if not isinstance(track, Track):
+            raise TypeError(
+                f"track must be a LocalAudioTrack or RemoteAudioTrack, got {type(track).__name__}"
+            )
+        self._setup(
+            sample_rate=sample_rate,
+            num_channels=num_channels,
+            frame_size_ms=frame_size_ms,
+            capacity=capacity,
+            noise_cancellation=noise_cancellation,
+            auto_close=auto_close_noise_cancellation,
+            executor=processor_executor,
+        )
+        self._attach(track)
+
+    def _setup(
+        self,
+        *,
+        sample_rate: int,
+        num_channels: int,
+        frame_size_ms: int | None,
+        capacity: int,
+        noise_cancellation: Any,
+        auto_close: bool,
+        executor: Any,
+    ) -> None:
+        sample_rate = _check_rate("sample_rate", sample_rate)
+        num_channels = _check_channels(num_channels)
+        frame_size = None
+        if frame_size_ms is not None:
+            frame_size_ms = _check_positive_int("frame_size_ms", frame_size_ms)
+            if sample_rate * frame_size_ms % 1000:
+                raise ValueError(
+                    f"frame_size_ms={frame_size_ms} is not a whole number of samples at "
+                    f"{sample_rate} Hz ({sample_rate * frame_size_ms / 1000} samples); "
+                    "choose a size that divides evenly"
+                )
+            frame_size = sample_rate * frame_size_ms // 1000
+        if isinstance(capacity, bool) or not isinstance(capacity, (int, np.integer)):
+            raise TypeError(f"capacity must be an int, got {type(capacity).__name__}")
+        if capacity < 0:
+            raise ValueError(f"capacity must be >= 0 (0 = unbounded), got {capacity}")
+        if noise_cancellation is not None and not isinstance(noise_cancellation, FrameProcessor):
+            raise TypeError(
+                "noise_cancellation must be a livekit_audio.FrameProcessor or None, got "
+                f"{type(noise_cancellation).__name__}"
+            )
+        if executor is not None and not isinstance(executor, concurrent.futures.Executor):
+            raise TypeError(
+                "processor_executor must be a concurrent.futures.Executor or None, got "
+                f"{type(executor).__name__}"
+            )
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            raise RuntimeError(
+                "AudioStream must be created from a coroutine running in an event loop"
+            ) from None
+        self._sample_rate = sample_rate
+        self._num_channels = num_channels
+        self._frame_size_ms = frame_size_ms
+        self._capacity = int(capacity)
+        self._processor: FrameProcessor[AudioFrame] | None = noise_cancellation
+        self._auto_close = bool(auto_close)
+        self._track: Track | None = None
+        self._participant: Participant | None = None
+        self._track_source: TrackSource | int | None = None
+        self._participant_gone = False
+        self._closed = False
+        self._pipeline = _Pipeline(
+            _Converter(sample_rate, num_channels, frame_size),
+            self._capacity,
+            noise_cancellation,
+            self._auto_close,
+            executor,
+            name=f"AudioStream {id(self):#x}",
+        )
+        self._finalizer = weakref.finalize(self, _abandon, self._pipeline)
+
+    @classmethod
+    def from_track(
+        cls,
+        *,
+        track: Track,
+        sample_rate: int = 48000,
+        num_channels: int = 1,
+        frame_size_ms: int | None = None,
+        capacity: int = 0,
+        noise_cancellation: FrameProcessor[AudioFrame] | None = None,
+        auto_close_noise_cancellation: bool = False,
+        processor_executor: concurrent.futures.Executor | None = None,
+    ) -> AudioStream:
+        """A stream on ``track``; same parameters as the constructor.
+
+        The processor is *not* closed by :meth:`aclose` unless
+        ``auto_close_noise_cancellation=True`` (the processor may be shared).
+        """
+        return cls(
+            track,
+            sample_rate=sample_rate,
+            num_channels=num_channels,
+            frame_size_ms=frame_size_ms,
+            capacity=capacity,
+            noise_cancellation=noise_cancellation,
+            auto_close_noise_cancellation=auto_close_noise_cancellation,
+            processor_executor=processor_executor,
+        )
+
+    @classmethod
+    def from_participant(
+        cls,
+        *,
+        participant: Participant,
+        track_source: TrackSource | int,
+        sample_rate: int = 48000,
+        num_channels: int = 1,
+        frame_size_ms: int | None = None,
+        capacity: int = 0,
+        noise_cancellation: FrameProcessor[AudioFrame] | None = None,
+        auto_close_noise_cancellation: bool = True,
+        processor_executor: concurrent.futures.Executor | None = None,
+    ) -> AudioStream:
+        """A stream on whichever audio track ``participant`` has from ``track_source``.
+
+        The stream follows the participant: it attaches to the matching track as soon as one
+        is available (a subscribed remote track, or a published local track), moves to the
+        new track after an unpublish/republish, and gets the same processor metadata pushes
+        as a :meth:`from_track` stream. It ends when the participant leaves the room.
+
+        Parameters
+        ----------
+        participant : LocalParticipant or RemoteParticipant
+        track_source : TrackSource or int
+            e.g. ``TrackSource.SOURCE_MICROPHONE`` (``livekit.rtc.TrackSource`` values work).
+
+        Other parameters are as for the constructor.
+
+        Raises
+        ------
+        TypeError
+            If ``participant`` is not a participant.
+        ValueError
+            If ``track_source`` is not a TrackSource value.
+        """
+        from livekit_audio.participant import Participant
+
+        if not isinstance(participant, Participant):
+            raise TypeError(f"participant must be a Participant, got {type(participant).__name__}")
+        try:
+            source = TrackSource(track_source)
+        except ValueError:
+            raise ValueError(
+                f"track_source must be a TrackSource value, got {track_source!r}"
+            ) from None
+        stream = cls.__new__(cls)
+        stream._setup(
+            sample_rate=sample_rate,
+            num_channels=num_channels,
+            frame_size_ms=frame_size_ms,
+            capacity=capacity,
+            noise_cancellation=noise_cancellation,
+            auto_close=auto_close_noise_cancellation,
+            executor=processor_executor,
+        )
+        stream._participant = participant
+        stream._track_source = source
+        participant._register_stream(stream)
+        if participant._gone:
+            stream._on_participant_gone()
+        else:
+            stream._follow()
+        return stream
+
+    # -- properties ------------------------------------------------------------------
+
+    @property
+    def track(self) -> Track | None:
+        """The track being read (for a participant stream: the current one, or None)."""
+        return self._track
+
+    @property
+    def sample_rate(self) -> int:
+        return self._sample_rate
+
+    @property
+    def num_channels(self) -> int:
+        return self._num_channels
+
+    @property
+    def frame_size_ms(self) -> int | None:
+        return self._frame_size_ms
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    @property
+    def stats(self) -> AudioStreamStats:
+        return self._pipeline.stats
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # -- track wiring (called by tracks and participants) ----------------------------------
+
+    def _attach(self, track: Track) -> None:
+        self._track = track
+        track._register_audio_stream(self)
+
+    def _detach(self) -> None:
+        track, self._track = self._track, None
+        if track is not None:
+            track._unregister_audio_stream(self)
+
+    def _feed(self, frame: Any) -> None:
+        self._pipeline.feed(frame)
+
+    def _on_track_ended(self, track: Track) -> None:
+        if track is not self._track:
+            return
+        if self._participant is None:
+            self._pipeline.end()
+            return
+        self._detach()
+        self._follow()
+
+    def _follow(self) -> None:
+        """Participant stream: attach to the participant's current matching track, if any."""
+        if self._closed or self._track is not None or self._participant is None:
+            return
+        if self._participant_gone:
+            self._pipeline.end()
+            return
+        assert self._track_source is not None
+        track = self._participant._audio_track_for(self._track_source)
+        if track is not None:
+            self._attach(track)
+
+    def _on_participant_track_available(self) -> None:
+        self._follow()
+
+    def _on_participant_track_gone(self, track: Track) -> None:
+        """The participant unpublished ``track`` (or we unsubscribed from it)."""
+        if track is not self._track:
+            return
+        if isinstance(track, RemoteAudioTrack) and not track.ended:
+            return  # moved on once the track has delivered its last frames (_on_track_ended)
+        self._detach()
+        self._follow()
+
+    def _on_participant_gone(self) -> None:
+        self._participant_gone = True
+        track = self._track
+        if track is None:
+            self._pipeline.end()
+        elif not (isinstance(track, RemoteAudioTrack) and not track.ended):
+            self._detach()
+            self._pipeline.end()
+        # else: a remote track still draining; _on_track_ended -> _follow -> end
+
+    # -- reading ---------------------------------------------------------------------
+
+    def __aiter__(self) -> AsyncIterator[AudioFrameEvent]:
+        return self
+
+    async def __anext__(self) -> AudioFrameEvent:
+        """The next frame event.
+
+        Raises
+        ------
+        StopAsyncIteration
+            After :meth:`aclose`, or once the track has ended and everything was read.
+        Exception
+            Whatever made the reading task fail (e.g. an unsupported rate ratio), once the
+            frames before the failure were read.
+        """
+        if self._closed:
+            raise StopAsyncIteration
+        try:
+            return await self._pipeline.output.get()
+        except QueueClosed:
+            failure = self._pipeline.failure
+            if failure is not None and not isinstance(failure, asyncio.CancelledError):
+                self._pipeline.failure = None
+                raise failure from None
+            raise StopAsyncIteration from None
+
+    async def aclose(self) -> None:
+        """Stop reading, wait for the reading task, then close the processor if owned.
+
+        Frames not yet read are discarded; iteration stops. Idempotent.
+        """
+        if not self._closed:
+            self._closed = True
+            self._detach()
+            if self._participant is not None:
+                self._participant._unregister_stream(self)
+            self._pipeline.request_close()
+        task = self._pipeline.task
+        if not task.done():
+            await asyncio.wait([task])  # never cancels the task if we are cancelled
+        self._pipeline.maybe_close_processor()
+
+    async def __aenter__(self) -> AudioStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return (
+            f"AudioStream(track={self._track!r}, sample_rate={self._sample_rate}, "
+            f"num_channels={self._num_channels}, frame_size_ms={self._frame_size_ms}, "
+            f"capacity={self._capacity}, closed={self._closed})"
+        )
