@@ -11,24 +11,59 @@ from livekit_audio.apm import (
     NoiseSuppressionLevel,
 )
 from livekit_audio.audio_frame import AudioFrame, combine_audio_frames
+from livekit_audio.audio_source import AudioSource
+from livekit_audio.audio_stream import AudioFrameEvent, AudioStream, AudioStreamStats
 from livekit_audio.frame_chunker import FrameChunker
 from livekit_audio.frame_processor import FrameProcessor
+from livekit_audio.participant import (
+    LocalParticipant,
+    Participant,
+    PublishTrackError,
+    RemoteParticipant,
+    TrackPublishOptions,
+    UnpublishTrackError,
+)
 from livekit_audio.resampler import (
     QUALITY_SPECS,
     AudioResampler,
     AudioResamplerQuality,
     resample,
 )
+from livekit_audio.room import ConnectError, ConnectionState, DisconnectReason, Room, RoomOptions
+from livekit_audio.room_server import LocalRoomServer
 from livekit_audio.sine_wave import sine_wave_generator
+from livekit_audio.track import (
+    LocalAudioTrack,
+    RemoteAudioTrack,
+    Track,
+    TrackKind,
+    TrackSource,
+)
+from livekit_audio.track_publication import (
+    LocalTrackPublication,
+    RemoteTrackPublication,
+    TrackPublication,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ApmStats",
     "AudioFrame",
+    "AudioFrameEvent",
     "AudioProcessingError",
     "AudioProcessingModule",
+    "AudioSource",
+    "AudioStream",
+    "AudioStreamStats",
+    "ConnectError",
+    "ConnectionState",
+    "DisconnectReason",
     "FrameChunker",
+    "LocalAudioTrack",
+    "LocalParticipant",
+    "LocalRoomServer",
+    "LocalTrackPublication",
     "NoiseSuppressionLevel",
     "AudioResampler",
     "AudioResamplerQuality",
@@ -37,6 +72,19 @@ __all__ = [
     "LivekitAudioError",
     "QUALITY_SPECS",
     "__version__",
+    "Participant",
+    "PublishTrackError",
+    "RemoteAudioTrack",
+    "RemoteParticipant",
+    "RemoteTrackPublication",
+    "Room",
+    "RoomOptions",
+    "Track",
+    "TrackKind",
+    "TrackPublication",
+    "TrackPublishOptions",
+    "TrackSource",
+    "UnpublishTrackError",
     "combine_audio_frames",
     "resample",
     "sine_wave_generator",
