@@ -17,12 +17,14 @@
  * modified LSA of I. Cohen and B. Berdugo, Signal Processing 81(11), 2001:
  *     G = G_LSA^p * G_min^(1 - p).
  * Gains are computed once from the channel-averaged power and applied to every channel.
- * E1 uses Abramowitz & Stegun 5.1.53 (x <= 1) and 5.1.56 (x > 1).
+ * E1 uses Abramowitz & Stegun 5.1.53 (x <= 1) and 5.1.56 (x > 1); exp and log are the
+ * polynomial approximations of la_fastmath.h, so the per-bin loops vectorise.
  */
 #include <math.h>
 #include <string.h>
 
 #include "la_dsp.h"
+#include "la_fastmath.h"
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
@@ -34,23 +36,6 @@
 #define LA_NS_DD_ALPHA 0.98f
 #define LA_NS_XI_MIN 0.0031623f       /* -25 dB */
 #define LA_NS_INIT_FRAMES 10          /* noise estimate starts as the mean of these frames */
-
-/* exp(0.5 * E1(v)) for v > 0. */
-static inline float la_half_e1_exp(float v) {
-    float e1;
-    if (v <= 1.0f) {
-        e1 = -logf(v) - 0.57721566f +
-             v * (0.99999193f + v * (-0.24991055f + v * (0.05519968f +
-                                                         v * (-0.00976004f + v * 0.00107857f))));
-    } else if (v < 30.0f) {
-        float num = v * v + 2.334733f * v + 0.250621f;
-        float den = v * v + 3.330657f * v + 1.681534f;
-        e1 = num / (den * v) * expf(-v);
-    } else {
-        return 1.0f;
-    }
-    return expf(0.5f * e1);
-}
 
 static int32_t la_next_pow2(int32_t n) {
     int32_t p = 1;
@@ -113,69 +98,81 @@ void la_ns_reset(la_ns *ns) {
     ns->noise_power = 0.0f;
 }
 
-/* Updates noise_psd from power (Gerkmann & Hendriks 2012). */
+/* Updates noise_psd from power (Gerkmann & Hendriks 2012). Branch-free so it vectorises. */
 static void la_ns_update_noise(la_ns *ns) {
     const int32_t bins = ns->bins;
     float *restrict noise = ns->noise_psd;
+    float *restrict smoothed = ns->spp_smoothed;
     const float *restrict power = ns->power;
     if (ns->frames_seen < LA_NS_INIT_FRAMES) {
         float w = 1.0f / (float)(ns->frames_seen + 1);
         for (int32_t k = 0; k < bins; ++k) {
             noise[k] += w * (power[k] - noise[k]);
         }
+        ns->speech_probability = 0.0f;
         return;
     }
     const float xi_ratio = LA_NS_XI_H1 / (1.0f + LA_NS_XI_H1);
-    float presence_sum = 0.0f;
+    float *restrict spp_out = ns->gain; /* scratch: gains are recomputed after this */
     for (int32_t k = 0; k < bins; ++k) {
         float n = noise[k] > 1e-6f ? noise[k] : 1e-6f;
         float post = power[k] / n;
-        float spp = 1.0f / (1.0f + (1.0f + LA_NS_XI_H1) * expf(-post * xi_ratio));
-        if (k >= ns->band_lo && k <= ns->band_hi) {
-            presence_sum += spp;
-        }
-        float bar = LA_NS_SPP_SMOOTH * ns->spp_smoothed[k] + (1.0f - LA_NS_SPP_SMOOTH) * spp;
-        ns->spp_smoothed[k] = bar;
-        if (bar > 0.99f && spp > 0.99f) {
-            spp = 0.99f; /* never freeze the estimate under persistent "speech" */
-        }
+        float spp = 1.0f / (1.0f + (1.0f + LA_NS_XI_H1) * la_exp_fast(-post * xi_ratio));
+        float bar = LA_NS_SPP_SMOOTH * smoothed[k] + (1.0f - LA_NS_SPP_SMOOTH) * spp;
+        smoothed[k] = bar;
+        /* never freeze the estimate under persistent "speech" */
+        float cap = bar > 0.99f ? 0.99f : 1.0f;
+        spp = spp < cap ? spp : cap;
         float expected = (1.0f - spp) * power[k] + spp * n;
         noise[k] = LA_NS_NOISE_SMOOTH * n + (1.0f - LA_NS_NOISE_SMOOTH) * expected;
+        spp_out[k] = spp;
     }
     /* Under noise alone about 3 % of bins pass 0.5; speech lifts the mean well above. */
+    float presence_sum = 0.0f;
+    for (int32_t k = ns->band_lo; k <= ns->band_hi; ++k) {
+        presence_sum += spp_out[k];
+    }
     ns->speech_probability = presence_sum / (float)(ns->band_hi - ns->band_lo + 1);
 }
 
-/* OM-LSA gain per bin from the decision-directed a-priori SNR. */
+/* OM-LSA gain per bin from the decision-directed a-priori SNR. Both branches of the E1
+ * approximation are computed and selected, so the loop vectorises. */
 static void la_ns_update_gain(la_ns *ns) {
     const int32_t bins = ns->bins;
+    const float log2_floor = la_log2_fast(ns->gain_floor);
     const float floor = ns->gain_floor;
-    const float log_floor = logf(floor);
+    const float *restrict power = ns->power;
+    const float *restrict noise = ns->noise_psd;
+    float *restrict prev = ns->clean_snr_prev;
+    float *restrict gain = ns->gain;
     for (int32_t k = 0; k < bins; ++k) {
-        float n = ns->noise_psd[k] > 1e-6f ? ns->noise_psd[k] : 1e-6f;
-        float post = ns->power[k] / n;
-        if (post > 1e4f) {
-            post = 1e4f;
-        }
-        float xi = LA_NS_DD_ALPHA * ns->clean_snr_prev[k] +
-                   (1.0f - LA_NS_DD_ALPHA) * (post > 1.0f ? post - 1.0f : 0.0f);
-        if (xi < LA_NS_XI_MIN) {
-            xi = LA_NS_XI_MIN;
-        }
+        float n = noise[k] > 1e-6f ? noise[k] : 1e-6f;
+        float post = power[k] / n;
+        post = post > 1e4f ? 1e4f : post;
+        float excess = post > 1.0f ? post - 1.0f : 0.0f;
+        float xi = LA_NS_DD_ALPHA * prev[k] + (1.0f - LA_NS_DD_ALPHA) * excess;
+        xi = xi < LA_NS_XI_MIN ? LA_NS_XI_MIN : xi;
         float ratio = xi / (1.0f + xi);
         float v = ratio * post;
-        if (v < 1e-6f) {
-            v = 1e-6f;
-        }
-        float g_lsa = ratio * la_half_e1_exp(v);
-        if (g_lsa > 1.0f) {
-            g_lsa = 1.0f;
-        }
-        /* Speech presence given the observation (equal priors): 1 / (1 + (1 + xi) e^-v). */
-        float p = 1.0f / (1.0f + (1.0f + xi) * expf(-v));
-        float g = expf(p * logf(g_lsa > floor ? g_lsa : floor) + (1.0f - p) * log_floor);
-        ns->gain[k] = g;
-        ns->clean_snr_prev[k] = g * g * post;
+        v = v < 1e-6f ? 1e-6f : v;
+        float exp_neg_v = la_exp_fast(-v);
+        /* E1(v): A&S 5.1.53 for v <= 1, 5.1.56 for v > 1 (~0 beyond 30) */
+        float small = -la_log_fast(v) - 0.57721566f +
+                      v * (0.99999193f + v * (-0.24991055f + v * (0.05519968f +
+                                                                  v * (-0.00976004f +
+                                                                       v * 0.00107857f))));
+        float num = v * v + 2.334733f * v + 0.250621f;
+        float den = v * v + 3.330657f * v + 1.681534f;
+        float large = num / (den * v) * exp_neg_v;
+        float e1 = v <= 1.0f ? small : large;
+        float g_lsa = ratio * la_exp_fast(0.5f * e1);
+        g_lsa = g_lsa > 1.0f ? 1.0f : g_lsa;
+        g_lsa = g_lsa < floor ? floor : g_lsa;
+        /* speech presence given the observation (equal priors): 1 / (1 + (1 + xi) e^-v) */
+        float p = 1.0f / (1.0f + (1.0f + xi) * exp_neg_v);
+        float g = la_exp2_fast(p * la_log2_fast(g_lsa) + (1.0f - p) * log2_floor);
+        gain[k] = g;
+        prev[k] = g * g * post;
     }
 }
 
