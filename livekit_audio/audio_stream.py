@@ -248,6 +248,7 @@ class _Pipeline:
         self.processor_closed = False
         self.inflight: concurrent.futures.Future[Any] | None = None
         self.error_burst = 0
+        self.warned_closed = False
         self.failure: BaseException | None = None
         self.task = spawn(self.run(), name=name)
         self.task.add_done_callback(self._task_done)
@@ -319,7 +320,16 @@ class _Pipeline:
 
     async def _apply(self, processor: Any, frame: AudioFrame) -> AudioFrame:
         try:
-            if not processor.enabled or _is_closed_processor(processor):
+            if not processor.enabled:
+                return frame
+            if _is_closed_processor(processor):
+                if not self.warned_closed:
+                    self.warned_closed = True
+                    logger.warning(
+                        "FrameProcessor %r was closed by another stream (shared with "
+                        "auto_close_noise_cancellation=True?); frames pass through unprocessed",
+                        processor,
+                    )
                 return frame
         except Exception:
             self._processor_failed(processor)
@@ -796,6 +806,7 @@ class AudioStream:
         if not task.done():
             await asyncio.wait([task])  # never cancels the task if we are cancelled
         self._pipeline.maybe_close_processor()
+        self._finalizer.detach()
 
     async def __aenter__(self) -> AudioStream:
         return self

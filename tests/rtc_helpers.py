@@ -104,13 +104,13 @@ class RecordingProcessor(la.FrameProcessor[la.AudioFrame]):
     def _process(self, frame: la.AudioFrame) -> la.AudioFrame:
         if self.closed:
             self.violations.append("_process after _close")
-        if self.gate is not None:
-            self.gate.wait(5.0)
         x = frame.to_ndarray()
         with self.lock:
             self.processed.append(
                 (threading.get_ident(), int(x[0, 0]) if x.size else 0, frame.samples_per_channel)
             )
+        if self.gate is not None:
+            self.gate.wait(5.0)
         if self.gain is not None:
             x *= self.gain  # in place
         if self.fail is not None and self.fail(frame):
