@@ -54,6 +54,9 @@ class AudioSource:
     -----
     Captured frames are copied, so the caller may reuse its buffer as soon as
     :meth:`capture_frame` returns. A source may feed several tracks; each gets every frame.
+    Like the rest of the async layer it belongs to one event loop: from an audio callback
+    thread, hand frames over with ``asyncio.run_coroutine_threadsafe(source.capture_frame(
+    frame.copy()), loop)`` or ``loop.call_soon_threadsafe``.
 
     Examples
     --------

@@ -716,3 +716,25 @@ async def test_dropped_stream_on_a_remote_track_is_collected(server):
     await alice.disconnect()
     await bob.disconnect()
     await source.aclose()
+
+
+@pytest.mark.asyncio
+async def test_tracks_hold_their_room_weakly(server):
+    alice = await connect(server, "alice")
+    source, track, pub = await publish(alice)
+    assert track._resolve_room() is alice
+    await alice.disconnect()  # still published: the disconnect clears it
+    ref = weakref.ref(alice)
+    del alice, pub
+    gc.collect()
+    assert ref() is None  # the (still alive) track did not keep the room alive
+    assert track._resolve_room() is None
+    await source.aclose()
+
+
+@pytest.mark.asyncio
+async def test_from_participant_rejects_unknown_sources(server):
+    alice = await connect(server, "alice")
+    with pytest.raises(ValueError, match="track_source"):
+        la.AudioStream.from_participant(participant=alice.local_participant, track_source=99)
+    await alice.disconnect()
