@@ -4,6 +4,7 @@ The API follows the audio surface of LiveKit's Python SDK (``livekit.rtc``).
 """
 
 from livekit_audio._errors import DSPError, LivekitAudioError
+from livekit_audio.apm_processor import ApmProcessor, ApmStage
 from livekit_audio.apm import (
     ApmStats,
     AudioProcessingError,
@@ -48,6 +49,8 @@ from livekit_audio.track_publication import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ApmProcessor",
+    "ApmStage",
     "ApmStats",
     "AudioFrame",
     "AudioFrameEvent",

@@ -35,6 +35,8 @@ import numpy as np
 
 from livekit_audio import __version__
 from livekit_audio.audio_frame import AudioFrame
+from livekit_audio.apm import SUPPORTED_SAMPLE_RATES, NoiseSuppressionLevel
+from livekit_audio.apm_processor import ApmStage
 from livekit_audio.resampler import (
     MAX_CHANNELS,
     MAX_SAMPLE_RATE_HZ,
@@ -488,6 +490,7 @@ def build_stages(
     *,
     quality: AudioResamplerQuality | str = AudioResamplerQuality.MEDIUM,
     name: str = "input",
+    apm_options: dict[str, object] | None = None,
 ) -> list[Stage]:
     """The processing stages for one stream, in order.
 
@@ -505,6 +508,9 @@ def build_stages(
         Resampler preset.
     name : str
         How to call the input in error messages.
+    apm_options : dict, optional
+        Keyword options of :class:`~livekit_audio.AudioProcessingModule`; when given, an
+        :class:`~livekit_audio.apm_processor.ApmStage` runs last, at the output rate.
 
     Returns
     -------
@@ -536,10 +542,23 @@ def build_stages(
             f"cannot resample {input_rate} Hz -> {output_rate} Hz, unsupported rate pair ({exc})"
         ) from None
     if output_channels < input_channels:
-        return [mixer, resampler]
-    if output_channels > input_channels:
-        return [resampler, mixer]
-    return [resampler]
+        stages: list[Stage] = [mixer, resampler]
+    elif output_channels > input_channels:
+        stages = [resampler, mixer]
+    else:
+        stages = [resampler]
+    if apm_options:
+        if output_rate not in SUPPORTED_SAMPLE_RATES or output_channels > 2:
+            raise CLIError(
+                f"--hpf/--ns/--agc run at {', '.join(map(str, SUPPORTED_SAMPLE_RATES))} Hz with "
+                f"1 or 2 channels; the output is {output_rate} Hz, {output_channels} ch "
+                "(choose --sample-rate/--channels accordingly)"
+            )
+        try:
+            stages.append(ApmStage(**apm_options))
+        except (TypeError, ValueError) as exc:
+            raise CLIError(str(exc)) from None
+    return stages
 
 
 def process_file(
@@ -551,6 +570,7 @@ def process_file(
     quality: AudioResamplerQuality | str = AudioResamplerQuality.MEDIUM,
     frame_ms: float = 10.0,
     progress: bool | None = None,
+    apm_options: dict[str, object] | None = None,
 ) -> ProcessResult:
     """Stream an audio file through channel conversion and the resampler into another file.
 
@@ -575,6 +595,9 @@ def process_file(
     progress : bool, optional
         Show a tqdm progress bar on stderr. Default: when stderr is a terminal and the
         input is at least 5 s long.
+    apm_options : dict, optional
+        Options of :class:`~livekit_audio.AudioProcessingModule` (high-pass filter, noise
+        suppression, AGC) applied at the output rate, time-aligned with the input.
 
     Returns
     -------
@@ -619,7 +642,13 @@ def process_file(
                 f"--frame-ms {frame_ms:g} gives frames of 0 samples at {in_rate} Hz"
             )
         stages = build_stages(
-            in_rate, out_rate, in_channels, out_channels, quality=quality_value, name=in_path
+            in_rate,
+            out_rate,
+            in_channels,
+            out_channels,
+            quality=quality_value,
+            name=in_path,
+            apm_options=apm_options,
         )
 
         duration = total_in / in_rate
@@ -748,6 +777,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--frame-ms", metavar="MS", type=float, default=10.0,
         help="frame length in milliseconds, > 0 and <= 1000 (default: 10)",
     )
+    process.add_argument(
+        "--hpf", action="store_true", help="high-pass filter at 100 Hz (hum, rumble)"
+    )
+    process.add_argument(
+        "--ns", metavar="LEVEL", nargs="?", const="moderate", default=None,
+        help="noise suppression; LEVEL low, moderate, high or very_high (default: moderate). "
+        "Write --ns=LEVEL before IN, or put --ns after IN",
+    )
+    process.add_argument(
+        "--agc", metavar="TARGET_DBFS", nargs="?", type=float, const=-18.0, default=None,
+        help="automatic gain control toward TARGET_DBFS active speech level (default: -18)",
+    )
 
     demo = commands.add_parser(
         "demo",
@@ -762,6 +803,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _apm_options(args: argparse.Namespace) -> dict[str, object] | None:
+    options: dict[str, object] = {}
+    if args.hpf:
+        options["high_pass_filter"] = True
+    if args.ns is not None:
+        level = str(args.ns).strip().lower().replace("-", "_")
+        choices = [x.value for x in NoiseSuppressionLevel]
+        if level not in choices:
+            raise CLIError(f"invalid --ns level {args.ns!r}: choose from {', '.join(choices)}")
+        options.update(noise_suppression=True, noise_suppression_level=level)
+    if args.agc is not None:
+        options.update(auto_gain_control=True, agc_target_level_dbfs=args.agc)
+    return options or None
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.command == "process":
         result = process_file(
@@ -771,6 +827,7 @@ def _run(args: argparse.Namespace) -> int:
             channels=args.channels,
             quality=args.quality,
             frame_ms=args.frame_ms,
+            apm_options=_apm_options(args),
         )
         name = args.input
     else:

@@ -52,6 +52,11 @@ class FrameChunker:
         self._pending = np.zeros((0, num_channels), dtype=np.int16)
 
     @property
+    def sample_rate(self) -> int:
+        """Sample rate in Hz of the frames pushed and returned."""
+        return self._sample_rate
+
+    @property
     def samples_per_frame(self) -> int:
         """Size of the frames :meth:`push` returns, per channel."""
         return self._size

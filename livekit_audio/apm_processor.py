@@ -1,0 +1,197 @@
+"""Adapters that run an AudioProcessingModule on frames of any size.
+
+* :class:`ApmProcessor` is a :class:`~livekit_audio.FrameProcessor` for ``AudioStream(...,
+  noise_cancellation=...)``: every frame comes back with the same size, in real time.
+* :class:`ApmStage` is a pipeline stage (``push``/``flush``) for offline processing, as in
+  ``livekit-audio process --ns``: it removes the suppressor's delay, so the output lines up
+  with the input and has exactly its length.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from livekit_audio._log import logger
+from livekit_audio.apm import AudioProcessingModule
+from livekit_audio.audio_frame import AudioFrame
+from livekit_audio.frame_chunker import FrameChunker
+from livekit_audio.frame_processor import FrameProcessor
+
+__all__ = ["ApmProcessor", "ApmStage"]
+
+
+def _module(apm: AudioProcessingModule | None, options: dict[str, Any]) -> AudioProcessingModule:
+    if apm is not None and options:
+        raise TypeError("pass either an AudioProcessingModule or its options, not both")
+    return apm if apm is not None else AudioProcessingModule(**options)
+
+
+class _TenMsRunner:
+    """Re-chunks frames to 10 ms and processes them; yields processed int16 (n, ch) arrays."""
+
+    def __init__(self, apm: AudioProcessingModule) -> None:
+        self.apm = apm
+        self._chunker: FrameChunker | None = None
+        self.num_channels = 1
+
+    def _chunker_for(self, frame: Any) -> FrameChunker:
+        c = self._chunker
+        if c is None or (frame.sample_rate, frame.num_channels) != (c.sample_rate, self.num_channels):
+            if c is not None and c.pending_samples:
+                logger.warning(
+                    "APM input changed layout; %d held samples dropped", c.pending_samples
+                )
+            c = self._chunker = FrameChunker(frame.sample_rate, frame.num_channels)
+            self.num_channels = frame.num_channels
+        return c
+
+    def push(self, frame: Any) -> list[np.ndarray]:
+        out = []
+        for block in self._chunker_for(frame).push(frame):
+            self.apm.process_stream(block)
+            out.append(block.to_ndarray())
+        return out
+
+    def flush(self) -> tuple[list[np.ndarray], int]:
+        """Process the zero-padded remainder; returns it and how many samples were real."""
+        if self._chunker is None:
+            return [], 0
+        real = self._chunker.pending_samples
+        out = []
+        for block in self._chunker.flush(pad=True):
+            self.apm.process_stream(block)
+            out.append(block.to_ndarray())
+        return out, real
+
+
+class ApmProcessor(FrameProcessor[AudioFrame]):
+    """Noise suppression, high-pass filter and AGC as an AudioStream frame processor.
+
+    Parameters
+    ----------
+    apm : AudioProcessingModule, optional
+        A configured module. Default: one built from ``**options``.
+    **options
+        Keyword options of :class:`~livekit_audio.AudioProcessingModule` (e.g.
+        ``noise_suppression=True, noise_suppression_level="high"``).
+
+    Notes
+    -----
+    Frames of any size are accepted (20 ms, 441 samples, ...) at 8/16/32/48 kHz, mono or
+    stereo. Each call returns a frame of the input's size: processed audio runs through a
+    10 ms re-chunker, so when frame sizes are not whole multiples of 10 ms the output lags by
+    up to 10 ms more (``hop - gcd(size, hop)`` samples of silence are sent first). Noise suppression adds 10 ms. After
+    :meth:`_close`, :meth:`_process` raises ``RuntimeError``.
+
+    Raises
+    ------
+    AudioProcessingError
+        From ``_process`` on an unsupported rate or channel count (AudioStream logs it and
+        passes the original frame).
+    """
+
+    def __init__(self, apm: AudioProcessingModule | None = None, **options: Any) -> None:
+        self._runner = _TenMsRunner(_module(apm, options))
+        self._enabled = True
+        self._closed = False
+        self._fifo: np.ndarray | None = None
+
+    @property
+    def apm(self) -> AudioProcessingModule:
+        """The module doing the work (for its ``stats``)."""
+        return self._runner.apm
+
+    @property
+    def enabled(self) -> bool:
+        return self._enabled
+
+    @enabled.setter
+    def enabled(self, value: bool) -> None:
+        self._enabled = bool(value)
+
+    def _process(self, frame: AudioFrame) -> AudioFrame:
+        if self._closed:
+            raise RuntimeError("ApmProcessor is closed")
+        hop = frame.sample_rate // 100
+        size = frame.samples_per_channel
+        fifo = self._fifo
+        if fifo is None or fifo.shape[1] != frame.num_channels:
+            # Leading silence so frames of this size are always covered: after k frames,
+            # k*size mod hop samples are still waiting in the chunker, at most hop - gcd.
+            fifo = np.zeros((hop - math.gcd(size, hop), frame.num_channels), np.int16)
+        processed = self._runner.push(frame)
+        if processed:
+            fifo = np.concatenate([fifo, *processed])
+        if len(fifo) < size:  # a new frame-size pattern: pad once more rather than stall
+            fifo = np.concatenate([np.zeros((size - len(fifo), frame.num_channels), np.int16), fifo])
+        self._fifo = fifo[size:]
+        return AudioFrame.from_ndarray(np.ascontiguousarray(fifo[:size]), frame.sample_rate)
+
+    def _close(self) -> None:
+        self._closed = True
+        self._fifo = None
+
+
+class ApmStage:
+    """Offline pipeline stage: 10 ms processing with the suppressor's delay removed.
+
+    ``push(frame)`` returns processed frames (10 ms each) as they become available;
+    ``flush()`` drains the delay line and the last partial block. Over a whole stream the
+    output is exactly as long as the input and time-aligned with it.
+
+    Parameters
+    ----------
+    apm : AudioProcessingModule, optional
+        A configured module; default one built from ``**options``.
+    **options
+        Keyword options of :class:`~livekit_audio.AudioProcessingModule`.
+    """
+
+    def __init__(self, apm: AudioProcessingModule | None = None, **options: Any) -> None:
+        self._runner = _TenMsRunner(_module(apm, options))
+        self._to_skip: int | None = None
+        self._rate = 0
+        self._samples_in = 0
+        self._samples_out = 0
+
+    @property
+    def apm(self) -> AudioProcessingModule:
+        return self._runner.apm
+
+    def _emit(self, blocks: list[np.ndarray], limit: int | None = None) -> list[AudioFrame]:
+        if blocks and self._to_skip is None:
+            self._to_skip = self.apm.delay_samples  # known once the module has seen a block
+        out = []
+        for block in blocks:
+            if self._to_skip:
+                skip = min(self._to_skip, len(block))
+                block = block[skip:]
+                self._to_skip -= skip
+            if limit is not None:
+                block = block[: max(0, limit - self._samples_out)]
+            if len(block):
+                self._samples_out += len(block)
+                out.append(AudioFrame.from_ndarray(np.ascontiguousarray(block), self._rate))
+        return out
+
+    def push(self, frame: AudioFrame) -> list[AudioFrame]:
+        """Process a frame of any size; returns the processed frames now available."""
+        self._rate = frame.sample_rate
+        self._samples_in += frame.samples_per_channel
+        return self._emit(self._runner.push(frame))
+
+    def flush(self) -> list[AudioFrame]:
+        """Drain: the held remainder and the suppressor's delay line, trimmed to the input."""
+        blocks, _ = self._runner.flush()
+        out = self._emit(blocks, limit=self._samples_in)
+        # feed silence until the delayed tail is out
+        while self._samples_out < self._samples_in:
+            hop = self._rate // 100
+            silence = AudioFrame.create(self._rate, self._runner.num_channels, hop)
+            out += self._emit(self._runner.push(silence), limit=self._samples_in)
+        self._to_skip = None
+        self._samples_in = self._samples_out = 0
+        return out
