@@ -98,19 +98,20 @@ async def test_realtime_playout_paces_frames_and_wait_for_playout_waits():
 
 @pytest.mark.asyncio
 async def test_capture_applies_back_pressure_when_the_queue_is_full():
+    loop = asyncio.get_running_loop()
     source = la.AudioSource(48000, 1, queue_size_ms=20)  # two 10 ms frames
     frames = ramp_frames(5)
+    start = loop.time()
     await source.capture_frame(frames[0])
     await source.capture_frame(frames[1])
     assert source.queued_duration <= 0.020 + 1e-6
-    blocked = asyncio.ensure_future(source.capture_frame(frames[2]))
-    for _ in range(5):
-        await asyncio.sleep(0)
-    assert not blocked.done()  # waits for room instead of growing the queue
-    await asyncio.wait_for(blocked, 1.0)
+    await source.capture_frame(frames[2])  # waits for room instead of growing the queue:
+    assert loop.time() - start >= 0.010 - 0.002  # admitted once frame 0 has played out
+    assert source.queued_duration <= 0.020 + 1e-6
     for f in frames[3:]:
         await source.capture_frame(f)
         assert source.queued_duration <= 0.020 + 1e-6
+    assert loop.time() - start >= 0.030 - 0.002
     await source.wait_for_playout()
     await source.aclose()
 
@@ -162,10 +163,10 @@ async def test_captured_frames_are_copied():
 
 @pytest.mark.asyncio
 async def test_clear_queue_discards_and_releases_waiters():
-    source = la.AudioSource(48000, 1, queue_size_ms=30)
-    for f in ramp_frames(3):
+    source = la.AudioSource(48000, 1, queue_size_ms=300)
+    for f in ramp_frames(3, size=4800):  # 3 x 100 ms: full
         await source.capture_frame(f)
-    blocked = asyncio.ensure_future(source.capture_frame(ramp_frames(1)[0]))
+    blocked = asyncio.ensure_future(source.capture_frame(ramp_frames(1, size=4800)[0]))
     waiter = asyncio.ensure_future(source.wait_for_playout())
     await asyncio.sleep(0)
     assert not waiter.done()
@@ -180,10 +181,10 @@ async def test_clear_queue_discards_and_releases_waiters():
 
 @pytest.mark.asyncio
 async def test_aclose_fails_captures_and_ends_track_streams():
-    source = la.AudioSource(48000, 1, queue_size_ms=10)
+    source = la.AudioSource(48000, 1, queue_size_ms=100)
     track = la.LocalAudioTrack.create_audio_track("mic", source)
     stream = la.AudioStream(track)
-    await source.capture_frame(ramp_frames(1)[0])
+    await source.capture_frame(ramp_frames(1, size=4800)[0])  # 100 ms: full
     blocked = asyncio.ensure_future(source.capture_frame(ramp_frames(1)[0]))
     await asyncio.sleep(0)
     await source.aclose()
