@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "la_dsp.h"
+#include "la_simd.h"
 
 #define LA_FULL_SCALE 32768.0f
 #define LA_LIMIT_CEILING 29204.65f /* -1 dBFS */
@@ -156,9 +157,7 @@ void la_agc_process(la_agc *agc, float *const *x, float speech_hint) {
     const int32_t nch = agc->num_channels;
     double sum = 0.0;
     for (int32_t c = 0; c < nch; ++c) {
-        for (int32_t i = 0; i < hop; ++i) {
-            sum += (double)x[c][i] * (double)x[c][i];
-        }
+        sum += (double)la_sum_squares(x[c], hop);
     }
     la_agc_analyse(agc, (float)(sum / (double)(hop * nch)), speech_hint);
     la_agc_steer(agc);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "la_dsp.h"
+#include "la_simd.h"
 
 #define LA_HPF_CUTOFF_HZ 100.0
 
@@ -92,11 +93,16 @@ la_status la_apm_process_capture(la_apm *apm, int16_t *data, int64_t n_frames) {
         double in_sum = 0.0;
         for (int32_t c = 0; c < nch; ++c) {
             float *restrict p = planar[c];
-            for (int32_t i = 0; i < hop; ++i) {
-                float v = (float)block[i * nch + c];
-                p[i] = v;
-                in_sum += (double)v * (double)v;
+            if (nch == 1) { /* contiguous: vectorises */
+                for (int32_t i = 0; i < hop; ++i) {
+                    p[i] = (float)block[i];
+                }
+            } else {
+                for (int32_t i = 0; i < hop; ++i) {
+                    p[i] = (float)block[i * nch + c];
+                }
             }
+            in_sum += (double)la_sum_squares(p, hop);
         }
         if (apm->config.high_pass_filter) {
             for (int32_t c = 0; c < nch; ++c) {
@@ -113,12 +119,20 @@ la_status la_apm_process_capture(la_apm *apm, int16_t *data, int64_t n_frames) {
         }
         double out_sum = 0.0;
         for (int32_t c = 0; c < nch; ++c) {
-            const float *restrict p = planar[c];
+            float *restrict p = planar[c];
             for (int32_t i = 0; i < hop; ++i) {
-                int16_t s = la_apm_to_s16(p[i]);
-                block[i * nch + c] = s;
-                out_sum += (double)s * (double)s;
+                p[i] = (float)la_apm_to_s16(p[i]); /* what is stored, for the level */
             }
+            if (nch == 1) {
+                for (int32_t i = 0; i < hop; ++i) {
+                    block[i] = (int16_t)p[i];
+                }
+            } else {
+                for (int32_t i = 0; i < hop; ++i) {
+                    block[i * nch + c] = (int16_t)p[i];
+                }
+            }
+            out_sum += (double)la_sum_squares(p, hop);
         }
         la_apm_stats *st = &apm->stats;
         st->input_level_dbfs = la_level_dbfs(in_sum, (int64_t)hop * nch);

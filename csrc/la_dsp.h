@@ -162,9 +162,18 @@ typedef struct la_biquad {
     double b0, b1, b2, a1, a2;
 } la_biquad;
 
+#define LA_HPF_BLOCK 8 /* samples per state-space step */
+
+/* The cascade as a 4-state system s' = A s + B x, y = C s + D x, evaluated LA_HPF_BLOCK
+ * samples at a time: y = O s + T x and s' = P s + Q x (matrices precomputed in double). */
 typedef struct la_hpf {
     la_biquad section[2];
-    double z[LA_APM_MAX_CHANNELS][2][2]; /* [channel][section][z1, z2] */
+    float out_state[4][LA_HPF_BLOCK];            /* O, column c: C A^k */
+    float out_input[LA_HPF_BLOCK][LA_HPF_BLOCK]; /* T, column j: h[k - j] (0 for k < j) */
+    float next_state[4][4];                      /* P = A^L, column c */
+    float next_input[LA_HPF_BLOCK][4];           /* Q, column j: A^(L-1-j) B */
+    float a[4][4], b[4], c[4], d;                /* one-sample step, for tails */
+    float s[LA_APM_MAX_CHANNELS][4];             /* state per channel */
 } la_hpf;
 
 la_status la_hpf_design(la_hpf *h, double sample_rate_hz, double cutoff_hz);

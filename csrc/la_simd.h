@@ -44,6 +44,21 @@ LA_INLINE void la_dot4_generic_inline(LA_DOT4_ARGS) {
     out[3] = la_dot_generic_inline(h3, x3, n);
 }
 
+/* sum_i x[i]^2 over any n: eight accumulators, so it vectorises and is not latency-bound. */
+LA_INLINE float la_sum_squares(const float *restrict x, int32_t n) {
+    float acc[8] = {0.0f};
+    int32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        for (int32_t j = 0; j < 8; ++j) {
+            acc[j] += x[i + j] * x[i + j];
+        }
+    }
+    for (; i < n; ++i) {
+        acc[0] += x[i] * x[i];
+    }
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
 #ifdef LA_HAVE_X86_DISPATCH
 /* Four independent dot products: eight FMA chains in flight, one shared transpose-reduction.
  * Per slot: accumulators a (taps 16i..16i+7) and b (16i+8..), a tail step into a, a+b, then a

@@ -25,7 +25,7 @@ from typing import Any
 
 from livekit_audio._errors import LivekitAudioError
 from livekit_audio._native import _apm as _k
-from livekit_audio.audio_frame import frame_samples
+from livekit_audio.audio_frame import AudioFrame, frame_samples
 
 __all__ = [
     "SUPPORTED_SAMPLE_RATES",
@@ -294,6 +294,18 @@ class AudioProcessingModule:
         TypeError
             Not a frame.
         """
+        core = self._core
+        if (
+            type(frame) is AudioFrame
+            and core is not None
+            and frame._sample_rate == core.sample_rate
+            and frame._num_channels == core.num_channels
+            and frame._samples_per_channel > 0
+            and frame._samples_per_channel % core.hop == 0
+            and not frame._data.readonly
+        ):
+            core.process_capture(frame._data)  # the per-frame fast path: layout already valid
+            return
         sample_rate, num_channels, _ = self._check_frame(
             frame, what="process_stream", max_channels=_MAX_CHANNELS
         )

@@ -39,6 +39,7 @@ cdef class ApmCore:
     cdef bint _busy
     cdef readonly int sample_rate
     cdef readonly int num_channels
+    cdef readonly int hop
 
     def __cinit__(self, int sample_rate, int num_channels, bint high_pass_filter,
                   bint noise_suppression, bint auto_gain_control, float ns_floor_db,
@@ -63,6 +64,7 @@ cdef class ApmCore:
         check_status(rc, "cannot configure the audio processing module")
         self.sample_rate = sample_rate
         self.num_channels = num_channels
+        self.hop = sample_rate // 100
 
     def __dealloc__(self):
         PyMem_Free(self.apm)
