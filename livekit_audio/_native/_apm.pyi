@@ -1,0 +1,33 @@
+"""Type stub for the private Cython module livekit_audio._native._apm."""
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+class ApmCore:
+    sample_rate: int
+    num_channels: int
+    hop: int
+    def __init__(
+        self,
+        sample_rate: int,
+        num_channels: int,
+        high_pass_filter: bool,
+        noise_suppression: bool,
+        auto_gain_control: bool,
+        ns_floor_db: float,
+        agc_target_dbfs: float,
+        agc_max_gain_db: float,
+        agc_max_noise_out_dbfs: float,
+    ) -> None: ...
+    @property
+    def delay_samples(self) -> int: ...
+    def process_capture(self, data: Any) -> None: ...
+    def process_render(self, data: Any, num_channels: int) -> None: ...
+    def reset(self) -> None: ...
+    def stats(self) -> dict[str, float | int]: ...
+
+def rfft(x: npt.NDArray[np.float32]) -> npt.NDArray[np.complex64]: ...
+def irfft(re: npt.NDArray[np.float32], im: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]: ...
+def hpf(x: npt.NDArray[np.float32], sample_rate: float, cutoff_hz: float = ...) -> None: ...
