@@ -16,6 +16,7 @@ from livekit_audio.audio_source import AudioSource
 from livekit_audio.audio_stream import AudioFrameEvent, AudioStream, AudioStreamStats
 from livekit_audio.frame_chunker import FrameChunker
 from livekit_audio.frame_processor import FrameProcessor
+from livekit_audio.mixer import AudioMixer, mix_frames
 from livekit_audio.participant import (
     LocalParticipant,
     Participant,
@@ -24,6 +25,7 @@ from livekit_audio.participant import (
     TrackPublishOptions,
     UnpublishTrackError,
 )
+from livekit_audio.processors import GainProcessor
 from livekit_audio.resampler import (
     QUALITY_SPECS,
     AudioResampler,
@@ -54,6 +56,7 @@ __all__ = [
     "ApmStats",
     "AudioFrame",
     "AudioFrameEvent",
+    "AudioMixer",
     "AudioProcessingError",
     "AudioProcessingModule",
     "AudioSource",
@@ -72,6 +75,7 @@ __all__ = [
     "AudioResamplerQuality",
     "DSPError",
     "FrameProcessor",
+    "GainProcessor",
     "LivekitAudioError",
     "QUALITY_SPECS",
     "__version__",
@@ -89,6 +93,7 @@ __all__ = [
     "TrackSource",
     "UnpublishTrackError",
     "combine_audio_frames",
+    "mix_frames",
     "resample",
     "sine_wave_generator",
 ]

@@ -1,0 +1,157 @@
+"""Ready-made FrameProcessors built on the package's kernels.
+
+``GainProcessor`` scales every frame by a gain in dB with the C gain kernel (rounding and
+saturation in C, in place when the frame is writable). Pass it to
+``AudioStream.from_track(track, noise_cancellation=GainProcessor(-6))`` or call
+``_process`` directly.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from livekit_audio._native import _mix as _k
+from livekit_audio.audio_frame import AudioFrame, frame_samples
+from livekit_audio.frame_processor import FrameProcessor
+
+__all__ = ["GainProcessor", "MAX_GAIN_DB"]
+
+#: Largest gain a GainProcessor accepts, in dB (linear 1000, the kernel's limit).
+MAX_GAIN_DB: float = 20.0 * math.log10(float(_k.MAX_GAIN))
+
+
+def _check_gain_db(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"gain_db must be a real number, got {type(value).__name__}")
+    gain_db = float(value)
+    if math.isnan(gain_db) or gain_db > MAX_GAIN_DB:
+        raise ValueError(
+            f"gain_db must be a number <= {MAX_GAIN_DB:g} dB (-inf mutes), got {value!r}"
+        )
+    return gain_db
+
+
+def _linear(gain_db: float) -> float:
+    if gain_db == -math.inf:
+        return 0.0
+    return min(10.0 ** (gain_db / 20.0), float(_k.MAX_GAIN))
+
+
+class GainProcessor(FrameProcessor[AudioFrame]):
+    """Apply a gain (in dB) to every frame, with rounding and int16 saturation in C.
+
+    Parameters
+    ----------
+    gain_db : float
+        Gain in dB: ``0`` leaves frames unchanged, ``-6.02`` halves the amplitude, ``-inf``
+        mutes. At most +60 dB (linear 1000). Samples that would exceed the int16 range
+        saturate at -32768 / 32767.
+    enabled : bool, keyword-only
+        Initial value of :attr:`enabled` (default True).
+    smooth : bool, keyword-only
+        When the gain changes, ramp linearly from the previous gain to the new one across
+        the next frame (default True), so a change does not click. With ``False`` the new
+        gain applies from the first sample of the next frame.
+
+    Notes
+    -----
+    :meth:`_process` scales a writable frame in place and returns that same frame; a frame
+    whose buffer is read-only (e.g. backed by ``bytes``) is left untouched and a processed
+    copy is returned. Any frame-like object (``livekit.rtc.AudioFrame`` included) is accepted.
+    Each sample is ``round_half_even(clamp(g * x))`` in float32, ``g`` per frame when ramping.
+    One processor instance keeps the ramp state of one stream; sharing it between streams
+    only shares the ramp's starting point.
+
+    Raises
+    ------
+    TypeError
+        If ``gain_db`` is not a number.
+    ValueError
+        If ``gain_db`` is NaN or above +60 dB.
+
+    Examples
+    --------
+    >>> proc = GainProcessor(-6.0)
+    >>> out = proc._process(AudioFrame.create(48000, 1, 480))
+    """
+
+    def __init__(self, gain_db: float = 0.0, *, enabled: bool = True, smooth: bool = True) -> None:
+        self._gain_db = _check_gain_db(gain_db)
+        self._gain = _linear(self._gain_db)
+        self._applied = self._gain  # the gain the last processed frame ended on
+        self._enabled = bool(enabled)
+        self._smooth = bool(smooth)
+        self._closed = False
+
+    @property
+    def gain_db(self) -> float:
+        """Gain in dB (``-inf`` mutes); at most +60 dB. Settable at any time."""
+        return self._gain_db
+
+    @gain_db.setter
+    def gain_db(self, value: float) -> None:
+        gain_db = _check_gain_db(value)
+        self._gain_db = gain_db
+        self._gain = _linear(gain_db)
+
+    @property
+    def gain(self) -> float:
+        """The linear gain ``10 ** (gain_db / 20)`` (0.0 for ``-inf``)."""
+        return self._gain
+
+    @property
+    def enabled(self) -> bool:
+        """Whether a stream calls :meth:`_process` (a disabled processor is skipped)."""
+        return self._enabled
+
+    @enabled.setter
+    def enabled(self, value: bool) -> None:
+        self._enabled = bool(value)
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`_close` has run."""
+        return self._closed
+
+    def _process(self, frame: Any) -> Any:
+        """Scale ``frame`` by the gain; in place when writable, else a processed copy.
+
+        Raises
+        ------
+        RuntimeError
+            If the processor is closed.
+        TypeError, ValueError
+            If ``frame`` is not a valid frame.
+        """
+        if self._closed:
+            raise RuntimeError("GainProcessor._process called after _close()")
+        end = self._gain
+        start = self._applied if self._smooth else end
+        if start == 1.0 and end == 1.0:
+            return frame
+        if type(frame) is AudioFrame:
+            samples, channels = frame._data, frame._num_channels
+        else:
+            samples, channels = frame_samples(frame), int(frame.num_channels)
+        result = frame
+        if samples.readonly:
+            samples = memoryview(bytearray(samples)).cast("h")
+            result = AudioFrame._trusted(
+                samples, int(frame.sample_rate), channels, int(frame.samples_per_channel)
+            )
+        _k.gain(samples, channels, start, end)
+        self._applied = end
+        return result
+
+    def _close(self) -> None:
+        """Mark the processor closed (idempotent); it holds no native resources."""
+        self._closed = True
+
+    def __repr__(self) -> str:
+        return (
+            f"GainProcessor(gain_db={self._gain_db:g}, enabled={self._enabled}, "
+            f"smooth={self._smooth}, closed={self._closed})"
+        )
