@@ -218,6 +218,34 @@ async def test_events_and_foreign_frames_are_accepted(rng):
 
 
 @pytest.mark.asyncio
+async def test_audio_streams_on_local_tracks_are_mixed_and_converted(rng):
+    """Real AudioStream objects (they yield AudioFrameEvent) at 16 and 48 kHz into 48 kHz."""
+    import livekit_audio as la
+
+    x16, x48 = noise(rng, 1600), noise(rng, 4800)
+    sources, streams = [], []
+    for rate in (16000, 48000):
+        source = la.AudioSource(rate, 1, realtime=False)
+        track = la.LocalAudioTrack.create_audio_track(f"t{rate}", source)
+        sources.append(source)
+        streams.append(la.AudioStream(track, sample_rate=rate))
+    mixer = AudioMixer(RATE, 1)
+    for stream in streams:
+        mixer.add_stream(stream)
+    mixer.end_input()
+    consumer = asyncio.ensure_future(collect(mixer))
+    for source, x, rate in zip(sources, (x16, x48), (16000, 48000), strict=True):
+        for frame in frames_of(x, rate, rate // 100):
+            await source.capture_frame(frame)
+        await source.wait_for_playout()
+        await source.aclose()
+    for stream in streams:
+        await stream.aclose()  # the stream ends; the mixer flushes what it holds
+    got = await asyncio.wait_for(consumer, GUARD_S)
+    np.testing.assert_array_equal(got, padded_sum([resample(x16, 16000, RATE), x48], BLOCK))
+
+
+@pytest.mark.asyncio
 async def test_frames_reused_by_their_producer_do_not_change_the_mix(rng):
     a = noise(rng, 4800)
 

@@ -126,3 +126,33 @@ def test_close_is_idempotent_and_final(rng):
 def test_empty_frame():
     f = AudioFrame.create(RATE, 1, 0)
     assert GainProcessor(-6.0)._process(f).samples_per_channel == 0
+
+
+@pytest.mark.asyncio
+async def test_usable_as_noise_cancellation_on_an_audio_stream(rng):
+    import asyncio
+
+    import livekit_audio as la
+
+    x = rng.integers(-20000, 20000, size=4800, dtype=np.int16)
+    source = la.AudioSource(RATE, 1, realtime=False)
+    track = la.LocalAudioTrack.create_audio_track("mic", source)
+    proc = GainProcessor(-6.0)
+    stream = la.AudioStream(track, noise_cancellation=proc)  # auto-closes the processor
+
+    async def read() -> np.ndarray:
+        out = []
+        async for event in stream:
+            out.append(event.frame.to_ndarray()[:, 0].copy())
+            if sum(len(o) for o in out) >= len(x):
+                break
+        return np.concatenate(out)
+
+    reader = asyncio.ensure_future(read())
+    for i in range(0, len(x), 480):
+        await source.capture_frame(frame_of(x[i : i + 480].copy()))
+    got = await asyncio.wait_for(reader, 30)  # a guard against a hang, not a timing check
+    await stream.aclose()
+    await source.aclose()
+    np.testing.assert_array_equal(got, oracle(x, 10 ** (-6 / 20)))
+    assert proc.closed
