@@ -303,6 +303,11 @@ class AudioResampler:
                 )
             if data.ndim not in (1, 2):
                 raise ValueError(f"expected a 1-D or 2-D array, got shape {data.shape}")
+            if data.ndim == 1 and data.shape[0] % self._num_channels:
+                raise ValueError(
+                    f"a 1-D array of {data.shape[0]} samples is not a whole number of "
+                    f"{self._num_channels}-channel interleaved frames"
+                )
             return memoryview(np.ascontiguousarray(data)).cast("B").cast("h")
         try:
             view = memoryview(data)

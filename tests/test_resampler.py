@@ -283,6 +283,8 @@ def test_mismatched_frames_raise_value_error():
         rs.push(np.zeros((480, 2), np.int16))
     with pytest.raises(ValueError, match="whole number"):
         AudioResampler(48000, 16000, num_channels=2).push(b"\x00" * 6)
+    with pytest.raises(ValueError, match="961 samples is not a whole number of 2-channel"):
+        AudioResampler(48000, 16000, num_channels=2).push(np.zeros(961, np.int16))
     with pytest.raises(TypeError, match="int16"):
         rs.push(np.zeros(480, np.float32))
     with pytest.raises(TypeError):
