@@ -26,6 +26,7 @@ import numpy as np
 
 from livekit_audio._aio import QueueClosed, RingQueue, spawn
 from livekit_audio._log import logger
+from livekit_audio.channels import remix_channels
 from livekit_audio.audio_frame import AudioFrame, _check_positive_int, frame_samples
 from livekit_audio.frame_processor import FrameProcessor
 from livekit_audio.resampler import AudioResampler, _check_channels, _check_rate
@@ -77,31 +78,6 @@ class AudioStreamStats:
 # -- conversion ------------------------------------------------------------------------
 
 
-def _remix(x: np.ndarray, out_channels: int) -> np.ndarray:
-    """Map ``(n, c_in)`` int16 to ``(n, out_channels)``: average groups or repeat channels.
-
-    Down-mixing averages input channels ``j, j + out, j + 2*out, ...`` into output ``j`` (all
-    of them into mono), rounding to nearest; up-mixing copies input channel ``j % c_in``.
-    """
-    n, c_in = x.shape
-    if c_in == out_channels:
-        return x
-    if c_in > out_channels:
-        if out_channels == 1:
-            groups = [x]
-        else:
-            groups = [x[:, j::out_channels] for j in range(out_channels)]
-        out = np.empty((n, out_channels), dtype=np.int16)
-        for j, g in enumerate(groups):
-            k = g.shape[1]
-            s = g.sum(axis=1, dtype=np.int32)
-            out[:, j] = np.floor_divide(s + (k >> 1), k)  # mean, rounded; stays in int16 range
-        return out
-    if c_in == 1:
-        return np.repeat(x, out_channels, axis=1)
-    return x[:, [j % c_in for j in range(out_channels)]]
-
-
 class _Converter:
     """Rate, channel and frame-size conversion of one stream (state: resampler, leftovers)."""
 
@@ -136,7 +112,7 @@ class _Converter:
         else:
             x = np.frombuffer(frame_samples(frame), dtype=np.int16).reshape(n, channels)
             if channels > self._channels:
-                x = _remix(x, self._channels)  # down-mix first: fewer channels to resample
+                x = remix_channels(x, self._channels)  # down-mix first: fewer channels to resample
             if resampler is not None:
                 ys = [f.to_ndarray() for f in resampler.push(x)]
             elif channels == self._channels:
@@ -144,7 +120,7 @@ class _Converter:
             else:
                 ys = [x]  # down-mixed into a new array, or up-mixed below into one
         if channels < self._channels:
-            ys = [_remix(y, self._channels) for y in ys]
+            ys = [remix_channels(y, self._channels) for y in ys]
         return ys
 
     def _flush_resampler(self) -> list[np.ndarray]:
@@ -152,7 +128,7 @@ class _Converter:
             return []
         ys = [f.to_ndarray() for f in self._resampler.flush()]
         if self._in_format[1] < self._channels:
-            ys = [_remix(y, self._channels) for y in ys]
+            ys = [remix_channels(y, self._channels) for y in ys]
         return ys
 
     def _chunk(self, arrays: list[np.ndarray]) -> list[AudioFrame]:

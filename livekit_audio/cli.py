@@ -35,6 +35,7 @@ import numpy as np
 
 from livekit_audio import __version__
 from livekit_audio.audio_frame import AudioFrame
+from livekit_audio.channels import remix_channels
 from livekit_audio.apm import SUPPORTED_SAMPLE_RATES, NoiseSuppressionLevel
 from livekit_audio.apm_processor import ApmStage
 from livekit_audio.resampler import (
@@ -191,13 +192,7 @@ class ChannelConverter:
             raise ValueError(
                 f"expected shape (n, {self.input_channels}), got {samples.shape}"
             )
-        if self.input_channels == self.output_channels:
-            return samples
-        if self.output_channels == 1:
-            total = samples.sum(axis=1, dtype=np.int64, keepdims=True)
-            # The mean of int16 values is always within the int16 range.
-            return np.rint(total / self.input_channels).astype(np.int16)
-        return np.repeat(samples, self.output_channels, axis=1)
+        return remix_channels(samples, self.output_channels)
 
     def push(self, frame: AudioFrame) -> list[AudioFrame]:
         """Convert one frame.

@@ -19,6 +19,7 @@ import numpy as np
 
 from livekit_audio._log import logger
 from livekit_audio._native import _mix as _k
+from livekit_audio.channels import remix_channels
 from livekit_audio.audio_frame import AudioFrame, frame_samples
 from livekit_audio.resampler import (
     MAX_CHANNELS,
@@ -57,26 +58,6 @@ def _check_gain(name: str, gain: object) -> float:
     if not math.isfinite(g) or abs(g) > MAX_GAIN:
         raise ValueError(f"{name} must be finite with |{name}| <= {MAX_GAIN:g}, got {gain!r}")
     return g
-
-
-def _remix(x: np.ndarray, out_channels: int) -> np.ndarray:
-    """``(n, c_in)`` int16 to ``(n, out_channels)``.
-
-    Down-mixing averages input channels ``j, j + out, j + 2 out, ...`` into output ``j`` (all
-    of them into mono), rounding half to even; up-mixing copies input channel ``j % c_in``
-    (mono to every channel).
-    """
-    n, c_in = x.shape
-    if c_in == out_channels:
-        return x
-    if c_in < out_channels:
-        return x[:, [j % c_in for j in range(out_channels)]]
-    acc = np.zeros((n, out_channels), dtype=np.int32)
-    counts = np.zeros(out_channels, dtype=np.int32)
-    for j in range(c_in):
-        acc[:, j % out_channels] += x[:, j]
-        counts[j % out_channels] += 1
-    return np.rint(acc / counts).astype(np.int16)
 
 
 def _unwrap(item: Any) -> Any:
@@ -557,12 +538,12 @@ class AudioMixer:
                 view = data if data.readonly else memoryview(data.tobytes()).cast("h")
                 self._push(inp, view)
                 return
-            x = _remix(np.frombuffer(data, dtype=np.int16).reshape(n, channels), self._num_channels)
+            x = remix_channels(np.frombuffer(data, dtype=np.int16).reshape(n, channels), self._num_channels)
             self._push(inp, memoryview(np.ascontiguousarray(x).reshape(-1)))
             return
         x = np.frombuffer(data, dtype=np.int16).reshape(n, channels)
         if channels > self._num_channels:
-            x = _remix(x, self._num_channels)  # down-mix first: fewer channels to resample
+            x = remix_channels(x, self._num_channels)  # down-mix first: fewer channels to resample
         work_channels = x.shape[1]
         if rate == self._sample_rate:
             self._flush_resampler(inp)  # back at the mixer's rate: release the held tail
@@ -586,7 +567,7 @@ class AudioMixer:
 
     def _push_remixed(self, inp: _Input, x: np.ndarray) -> None:
         if x.shape[1] != self._num_channels:
-            x = _remix(x, self._num_channels)
+            x = remix_channels(x, self._num_channels)
         self._push(inp, memoryview(np.ascontiguousarray(x).reshape(-1)))
 
     def _push(self, inp: _Input, view: memoryview) -> None:
