@@ -2,11 +2,18 @@
 
 Sub-commands
 ------------
-``livekit-audio process IN -o OUT [--sample-rate HZ] [--channels N] [--quality Q] [--frame-ms MS]``
+``livekit-audio process IN -o OUT [--sample-rate HZ] [--channels N] [--quality Q] [--frame-ms MS] [--hpf] [--ns[=LEVEL]] [--agc [DBFS]] [--engine {direct,stream}]``
     Read ``IN`` (any format soundfile reads) block by block as int16, cut it into frames of
     ``--frame-ms`` milliseconds, push them through the processing stages (channel conversion,
-    :class:`~livekit_audio.AudioResampler`) and write every frame that comes out to ``OUT``
-    (format from its extension, 16-bit PCM) as it goes.
+    :class:`~livekit_audio.AudioResampler`, the APM for ``--hpf/--ns/--agc``) and write every
+    frame that comes out to ``OUT`` (format from its extension, 16-bit PCM) as it goes.
+
+    ``--engine stream`` runs the same job through the async layer instead of the synchronous
+    stage pipeline: file -> :class:`~livekit_audio.AudioSource` (``realtime=False``) ->
+    :class:`~livekit_audio.LocalAudioTrack` -> :class:`~livekit_audio.AudioStream`
+    (rate and channel conversion, and an :class:`~livekit_audio.ApmProcessor` as its
+    ``noise_cancellation`` when ``--hpf/--ns/--agc`` are given) -> file. See
+    :func:`stream_file_frames` for how it differs from ``direct``.
 ``livekit-audio demo [-o OUT]``
     The same on a short speech clip shipped with the package, resampled to 48 kHz and
     written to ``livekit-audio-demo-48k.wav`` in the current directory.
@@ -22,7 +29,10 @@ in without touching the file I/O.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import importlib.resources
+import logging
 import math
 import os
 import sys
@@ -56,6 +66,7 @@ __all__ = [
     "ChannelConverter",
     "DEMO_CLIP",
     "DEMO_OUTPUT",
+    "ENGINES",
     "ProcessResult",
     "Stage",
     "build_parser",
@@ -66,6 +77,7 @@ __all__ = [
     "process_file",
     "read_frames",
     "run_pipeline",
+    "stream_file_frames",
 ]
 
 PROG = "livekit-audio"
@@ -96,6 +108,9 @@ PROGRESS_MIN_SECONDS = 5.0
 _READ_BLOCK_SECONDS = 1.0
 
 _QUALITIES = tuple(q.value for q in AudioResamplerQuality)
+
+#: Values of ``--engine``: the synchronous stage pipeline, or the async track/stream layer.
+ENGINES = ("direct", "stream")
 
 
 class CLIError(Exception):
@@ -322,6 +337,183 @@ def read_frames(
             return
 
 
+class _CollectWarnings(logging.Filter):
+    """Keeps the package logger's records from reaching stderr; remembers the first message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first: str | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.first is None and record.levelno >= logging.WARNING:
+            exc = record.exc_info[1] if record.exc_info else None
+            self.first = f"{type(exc).__name__}: {exc}" if exc else record.getMessage()
+        return False
+
+
+@contextlib.contextmanager
+def _quiet_package_log() -> Iterator[_CollectWarnings]:
+    from livekit_audio._log import logger
+
+    collector = _CollectWarnings()
+    logger.addFilter(collector)
+    try:
+        yield collector
+    finally:
+        logger.removeFilter(collector)
+
+
+def _apm_delay_samples(apm_options: dict[str, object], rate: int, channels: int) -> int:
+    """The delay (samples at ``rate``) an APM with these options adds, from a scratch module."""
+    from livekit_audio.apm import AudioProcessingModule
+
+    probe = AudioProcessingModule(**apm_options)  # type: ignore[arg-type]
+    probe.process_stream(AudioFrame.create(rate, channels, rate // 100))
+    return int(probe.delay_samples)
+
+
+async def stream_file_frames(
+    frames: Iterable[AudioFrame],
+    write: Callable[[np.ndarray], object],
+    *,
+    input_rate: int,
+    input_channels: int,
+    output_rate: int,
+    output_channels: int,
+    apm_options: dict[str, object] | None = None,
+    compensate_delay: bool = True,
+) -> int:
+    """Run frames through the async layer: AudioSource -> LocalAudioTrack -> AudioStream.
+
+    This is ``livekit-audio process --engine stream``. The frames are captured into an
+    :class:`~livekit_audio.AudioSource` with ``realtime=False`` (played out as fast as the
+    event loop runs, with its bounded queue and back-pressure), carried by a
+    :class:`~livekit_audio.LocalAudioTrack`, and read back from an
+    :class:`~livekit_audio.AudioStream` that converts rate and channel count and, when
+    ``apm_options`` is given, applies an :class:`~livekit_audio.ApmProcessor` as its
+    ``noise_cancellation`` (with ``frame_size_ms=10``, the APM's own block size). Each frame
+    read is passed to ``write`` as an int16 ``(n, output_channels)`` array.
+
+    How it differs from the ``direct`` engine (:func:`run_pipeline` over
+    :func:`build_stages`):
+
+    * The stream resamples at MEDIUM quality (``AudioStream`` has no quality option).
+      Without a processor the output is bit-identical to ``direct`` at MEDIUM.
+    * A FrameProcessor returns every frame at once, so the APM's look-ahead (10 ms with
+      noise suppression) comes out as a delay and its last samples stay inside the processor
+      when the track ends. With ``compensate_delay`` (the default) this is undone here, not
+      in the processor: after the input, silence covering the delay plus one 10 ms block is
+      captured, the first ``delay`` output samples are dropped and the output is cut to
+      ``round(n_in * output_rate / input_rate)`` samples, i.e. exactly the length of the
+      ``direct`` output and time-aligned with it. Without it, the output has the stream's raw
+      timing: delayed by the APM's delay, same total length, the tail lost.
+    * With compensation both engines feed the APM the same 10 ms blocks, except the last
+      one: ``direct`` pads the final partial block with zeros, ``stream`` with the
+      resampled tail of the captured silence (the filter's ringing past the end). On real
+      speech the outputs are identical up to that block, which may differ by a few LSB.
+
+    Parameters
+    ----------
+    frames : iterable of AudioFrame
+        Input frames at ``input_rate`` with ``input_channels`` (any sizes).
+    write : callable
+        Called with each output block, int16 ``(n, output_channels)``.
+    input_rate, input_channels, output_rate, output_channels : int
+        Formats; the caller has validated them (see :func:`build_stages`).
+    apm_options : dict, optional
+        Options of :class:`~livekit_audio.AudioProcessingModule`; given: the stream gets an
+        ``ApmProcessor(**apm_options)``.
+    compensate_delay : bool
+        Undo the processor's delay and recover its tail (see above).
+
+    Returns
+    -------
+    int
+        Samples per channel written.
+
+    Raises
+    ------
+    CLIError
+        If the processor failed on some frame (the stream passed the original through).
+    Exception
+        Whatever reading the input or the stream raises.
+    """
+    from livekit_audio.apm_processor import ApmProcessor
+    from livekit_audio.audio_source import AudioSource
+    from livekit_audio.audio_stream import AudioStream
+    from livekit_audio.track import LocalAudioTrack
+
+    processor = ApmProcessor(**apm_options) if apm_options else None
+    skip = limit = 0
+    pad = 0
+    if processor is not None and compensate_delay:
+        skip = _apm_delay_samples(apm_options or {}, output_rate, output_channels)
+        hop = output_rate // 100
+        pad = math.ceil((skip + hop) * input_rate / output_rate) + 1  # input samples
+    source = AudioSource(input_rate, input_channels, realtime=False)
+    track = LocalAudioTrack.create_audio_track("livekit-audio process", source)
+    with _quiet_package_log() as warnings:
+        stream = AudioStream(
+            track,
+            sample_rate=output_rate,
+            num_channels=output_channels,
+            frame_size_ms=10 if processor is not None else None,
+            noise_cancellation=processor,
+            auto_close_noise_cancellation=True,
+        )
+        n_in = 0
+        limit_known = False
+
+        async def produce() -> None:
+            nonlocal n_in, limit, limit_known
+            for frame in frames:
+                await source.capture_frame(frame)
+                n_in += frame.samples_per_channel
+            limit = round(n_in * output_rate / input_rate)
+            limit_known = True
+            if pad and n_in:
+                await source.capture_frame(AudioFrame.create(input_rate, input_channels, pad))
+            await source.wait_for_playout()
+            await source.aclose()  # ends the track: the stream flushes and stops
+
+        async def consume() -> int:
+            nonlocal skip
+            written = 0
+            async for event in stream:
+                block = event.frame.to_ndarray()
+                if skip:
+                    cut = min(skip, len(block))
+                    block, skip = block[cut:], skip - cut
+                if limit_known:
+                    block = block[: max(0, limit - written)]
+                if len(block):
+                    write(block)
+                    written += len(block)
+            return written
+
+        producer = asyncio.ensure_future(produce())
+        consumer = asyncio.ensure_future(consume())
+        try:
+            await asyncio.wait({producer, consumer}, return_when=asyncio.FIRST_EXCEPTION)
+            if producer.done() and producer.exception() is not None:
+                producer.result()  # raises
+            written = await consumer
+        finally:
+            for task in (producer, consumer):
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(producer, consumer, return_exceptions=True)
+            await stream.aclose()
+            await source.aclose()
+        errors = stream.stats.processor_errors
+    if errors:
+        raise CLIError(
+            f"the processor failed on {errors} frame(s) of the stream"
+            + (f": {warnings.first}" if warnings.first else "")
+        )
+    return written
+
+
 @dataclass(frozen=True)
 class ProcessResult:
     """What :func:`process_file` did.
@@ -336,6 +528,8 @@ class ProcessResult:
         Samples per channel read and written.
     wall_seconds : float
         Processing wall time (reading, processing and writing).
+    engine : str
+        ``"direct"`` (stage pipeline) or ``"stream"`` (AudioSource -> track -> AudioStream).
     """
 
     input_rate: int
@@ -345,6 +539,7 @@ class ProcessResult:
     input_samples: int
     output_samples: int
     wall_seconds: float
+    engine: str = "direct"
 
     @property
     def duration(self) -> float:
@@ -371,14 +566,16 @@ def format_summary(name: str, result: ProcessResult) -> str:
     -------
     str
         E.g. ``"in.wav: 16000 Hz -> 48000 Hz, 1 ch, 73.30 s in 0.21 s (real-time factor
-        0.0029)"``; the channel count is the output's.
+        0.0029)"``; the channel count is the output's. The stream engine adds
+        ``", via AudioStream"`` inside the parentheses.
     """
     rtf = result.real_time_factor
     rtf_text = "n/a" if math.isnan(rtf) else f"{rtf:.4f}"
+    via = ", via AudioStream" if result.engine == "stream" else ""
     return (
         f"{name}: {result.input_rate} Hz -> {result.output_rate} Hz, "
         f"{result.output_channels} ch, {result.duration:.2f} s in {result.wall_seconds:.2f} s "
-        f"(real-time factor {rtf_text})"
+        f"(real-time factor {rtf_text}{via})"
     )
 
 
@@ -566,6 +763,7 @@ def process_file(
     frame_ms: float = 10.0,
     progress: bool | None = None,
     apm_options: dict[str, object] | None = None,
+    engine: str = "direct",
 ) -> ProcessResult:
     """Stream an audio file through channel conversion and the resampler into another file.
 
@@ -593,6 +791,12 @@ def process_file(
     apm_options : dict, optional
         Options of :class:`~livekit_audio.AudioProcessingModule` (high-pass filter, noise
         suppression, AGC) applied at the output rate, time-aligned with the input.
+    engine : {"direct", "stream"}
+        ``"direct"`` (default): the synchronous stage pipeline (:func:`build_stages`,
+        :func:`run_pipeline`). ``"stream"``: through the async layer, AudioSource ->
+        LocalAudioTrack -> AudioStream with an ApmProcessor (see :func:`stream_file_frames`);
+        it resamples at MEDIUM quality only, so another ``quality`` is an error when the
+        rate changes.
 
     Returns
     -------
@@ -603,9 +807,13 @@ def process_file(
     ------
     CLIError
         On a missing, unreadable or corrupt input, an unwritable output or unknown output
-        format, or an unsupported rate, ratio, channel count, quality or frame length.
+        format, or an unsupported rate, ratio, channel count, quality, frame length or
+        engine.
     """
     from tqdm import tqdm
+
+    if engine not in ENGINES:
+        raise CLIError(f"invalid engine {engine!r}: choose from {', '.join(ENGINES)}")
 
     in_path = os.fspath(input_path)
     out_path = os.fspath(output_path)
@@ -631,12 +839,21 @@ def process_file(
         _check_rate(f"{in_path}: input sample rate", in_rate)
         out_rate = in_rate if sample_rate is None else int(sample_rate)
         out_channels = in_channels if channels is None else int(channels)
+        if (
+            engine == "stream"
+            and out_rate != in_rate
+            and quality_value is not AudioResamplerQuality.MEDIUM
+        ):
+            raise CLIError(
+                f"--quality {quality_value.value} needs --engine direct: AudioStream resamples "
+                "at medium quality"
+            )
         frame_length = round(in_rate * frame_ms / 1000)
         if frame_length < 1:
             raise CLIError(
                 f"--frame-ms {frame_ms:g} gives frames of 0 samples at {in_rate} Hz"
             )
-        stages = build_stages(
+        stages = build_stages(  # the stream engine builds them only to validate the job
             in_rate,
             out_rate,
             in_channels,
@@ -673,9 +890,22 @@ def process_file(
                     bar.update(n / in_rate)
 
                 frames = read_frames(source, frame_length, on_block=on_block)
-                for frame in run_pipeline(frames, stages):
-                    sink.write(frame.to_ndarray())
-                    written += frame.samples_per_channel
+                if engine == "stream":
+                    written = asyncio.run(
+                        stream_file_frames(
+                            frames,
+                            sink.write,
+                            input_rate=in_rate,
+                            input_channels=in_channels,
+                            output_rate=out_rate,
+                            output_channels=out_channels,
+                            apm_options=apm_options,
+                        )
+                    )
+                else:
+                    for frame in run_pipeline(frames, stages):
+                        sink.write(frame.to_ndarray())
+                        written += frame.samples_per_channel
         except BaseException as exc:
             _remove_quietly(out_path)
             if isinstance(exc, CLIError):
@@ -696,6 +926,7 @@ def process_file(
         input_samples=read,
         output_samples=written,
         wall_seconds=wall,
+        engine=engine,
     )
 
 
@@ -784,6 +1015,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--agc", metavar="TARGET_DBFS", nargs="?", type=float, const=-18.0, default=None,
         help="automatic gain control toward TARGET_DBFS active speech level (default: -18)",
     )
+    process.add_argument(
+        "--engine", choices=ENGINES, default="direct",
+        help="direct (default): the synchronous stage pipeline. stream: through the async "
+        "layer, AudioSource(realtime=False) -> LocalAudioTrack -> AudioStream (rate/channel "
+        "conversion, --hpf/--ns/--agc as an ApmProcessor); medium resampler quality only; the "
+        "processor's 10 ms delay is compensated by capturing silence after the input and "
+        "trimming, so the output has the direct engine's length and timing",
+    )
 
     demo = commands.add_parser(
         "demo",
@@ -823,6 +1062,7 @@ def _run(args: argparse.Namespace) -> int:
             quality=args.quality,
             frame_ms=args.frame_ms,
             apm_options=_apm_options(args),
+            engine=args.engine,
         )
         name = args.input
     else:
