@@ -1,0 +1,80 @@
+"""Smoke test of benchmarks/bench_apm_quality.py: ``--quick`` runs end to end, writes sane JSON.
+
+Only the shape of the results is checked; no timing and no quality figure is asserted (the
+quality bar is judged by the benchmark itself, not by tests). The subprocess timeout is a
+guard against a hang, not a performance bound.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_apm_quality.py"
+OUR_NS_KEYS = ("ours_low", "ours_moderate", "ours_high", "ours_very_high")
+
+
+def _finite(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+@pytest.fixture(scope="module")
+def quick_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
+    out = tmp_path_factory.mktemp("bench_apm") / "apm.json"
+    proc = subprocess.run(
+        [sys.executable, str(BENCH), "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return json.loads(out.read_text(encoding="utf-8")), proc.stdout
+
+
+def test_quick_run_config_and_header(quick_results: tuple[dict, str]) -> None:
+    results, stdout = quick_results
+    assert results["config"]["quick"] is True
+    assert results["machine_summary"] and stdout.startswith("livekit_audio APM benchmark")
+    assert "Targets (issue 3)" in stdout
+
+
+def test_quick_run_has_our_ns_rows(quick_results: tuple[dict, str], speech_dir: Path) -> None:
+    results, _ = quick_results
+    assert results["skipped"] is None or "metric packages" in results["skipped"]
+    if results["skipped"]:
+        pytest.skip(results["skipped"])
+    rows = results["ns"]
+    assert [(r["rate"], r["noise"], r["snr_db"]) for r in rows] == [(16000, "pink", 5)]
+    res = rows[0]["results"]
+    assert _finite(res["noisy"]["pesq"]) and _finite(res["noisy"]["stoi"])
+    for key in OUR_NS_KEYS:
+        entry = res[key]
+        for metric in ("pesq", "stoi", "stoi_delta", "si_sdr_improvement_db", "pause_nr_db"):
+            assert _finite(entry[metric]), (key, metric, entry[metric])
+        assert _finite(entry["us_per_frame"]) and entry["us_per_frame"] > 0
+        assert results["delays"]["16000"][key]["method"] == "apm.delay_samples"
+    for key in results["contenders"]["ns"]:  # every contender that loaded has a row entry
+        assert key in res
+    assert set(results["ns_summary"]["16000"]) >= {"noisy", *OUR_NS_KEYS}
+
+
+def test_quick_run_has_agc_and_speed_sections(quick_results: tuple[dict, str]) -> None:
+    results, _ = quick_results
+    if not results["skipped"]:
+        levels = sorted(r["level_dbfs"] for r in results["agc"])
+        assert levels == [-40.0, -30.0, -10.0]
+        for r in results["agc"]:
+            ours = r["results"]["ours"]
+            assert _finite(ours["error_db"]) and isinstance(ours["full_scale_samples"], int)
+    assert {r["rate"] for r in results["hpf"]} == {16000, 48000}
+    for r in results["hpf"]:
+        assert _finite(r["results"]["ours"]["us_per_frame"])
+    assert _finite(results["all_features"]["results"]["ours"]["us_per_frame"])
+    assert _finite(results["threads"]["results"]["ours"]["throughput_ratio"])
+    assert all(t["ok"] in (True, False) for t in results["targets"])
