@@ -4,7 +4,7 @@
  * Level: frame power against a tracked noise floor (minimum following with a slow rise,
  * as in R. Martin, "Noise power spectral density estimation based on optimal smoothing and
  * minimum statistics", IEEE TSAP 9(5), 2001, reduced to one band) decides speech activity
- * with an 80 ms hangover. The speech level is the mean power of active frames (the active
+ * with a 40 ms hangover. The speech level is the mean power of active frames (the active
  * speech level of ITU-T P.56, tracked with a 1 s time constant after the first second).
  *
  * Gain: target - speech level, clamped to [-max_gain_db, max_gain_db], slewed quickly toward
@@ -26,7 +26,7 @@
 #define LA_FULL_SCALE 32768.0f
 #define LA_LIMIT_CEILING 29204.65f /* -1 dBFS */
 #define LA_SUBBLOCKS 10
-#define LA_HANGOVER_FRAMES 8
+#define LA_HANGOVER_FRAMES 4
 #define LA_MAX_ATTEN_DB 30.0f
 
 static float la_db_of_power(float mean_square) {
@@ -148,7 +148,7 @@ static void la_agc_steer(la_agc *agc) {
     }
     float delta = desired - agc->gain_db;
     float up = agc->is_speech ? 4.0f : 0.5f;   /* dB per 10 ms frame */
-    float down = agc->is_speech ? 1.0f : 1.5f; /* pauses: back to the noise cap in ~80 ms */
+    float down = agc->is_speech ? 1.0f : 3.0f; /* pauses: back to the noise cap in ~40 ms */
     agc->gain_db += la_clampf(delta, -down, up);
 }
 

@@ -126,7 +126,9 @@ class AudioProcessingModule:
     noise_suppression, high_pass_filter, auto_gain_control : bool, keyword-only
         Stages to run.
     noise_suppression_level : NoiseSuppressionLevel or str, keyword-only
-        Gain floor of the suppressor (default MODERATE, -15 dB; see :data:`NS_FLOOR_DB`).
+        Gain floor of the suppressor (default HIGH, -21 dB; see :data:`NS_FLOOR_DB`). HIGH
+        scores the best PESQ-WB across white, pink, babble and hum noise at 0-10 dB SNR
+        (``benchmarks/bench_apm_quality.py``); LOW keeps STOI closest to the input's.
     agc_target_level_dbfs : float, keyword-only
         Active speech level the AGC aims for, dBFS in [-50, -3] (default -18).
     agc_max_gain_db : float, keyword-only
@@ -163,7 +165,7 @@ class AudioProcessingModule:
         noise_suppression: bool = False,
         high_pass_filter: bool = False,
         auto_gain_control: bool = False,
-        noise_suppression_level: NoiseSuppressionLevel | str = NoiseSuppressionLevel.MODERATE,
+        noise_suppression_level: NoiseSuppressionLevel | str = NoiseSuppressionLevel.HIGH,
         agc_target_level_dbfs: float = -18.0,
         agc_max_gain_db: float = 30.0,
         agc_max_noise_level_dbfs: float = -60.0,

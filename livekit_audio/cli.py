@@ -1007,8 +1007,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--hpf", action="store_true", help="high-pass filter at 100 Hz (hum, rumble)"
     )
     process.add_argument(
-        "--ns", metavar="LEVEL", nargs="?", const="moderate", default=None,
-        help="noise suppression; LEVEL low, moderate, high or very_high (default: moderate). "
+        "--ns", metavar="LEVEL", nargs="?", const="high", default=None,
+        help="noise suppression; LEVEL low, moderate, high or very_high (default: high). "
         "Write --ns=LEVEL before IN, or put --ns after IN",
     )
     process.add_argument(
