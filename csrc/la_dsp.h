@@ -174,6 +174,7 @@ typedef struct la_hpf {
     float next_input[LA_HPF_BLOCK][4];           /* Q, column j: A^(L-1-j) B */
     float a[4][4], b[4], c[4], d;                /* one-sample step, for tails */
     float s[LA_APM_MAX_CHANNELS][4];             /* state per channel */
+    int32_t use_avx2;                            /* chosen once, at design */
 } la_hpf;
 
 la_status la_hpf_design(la_hpf *h, double sample_rate_hz, double cutoff_hz);
