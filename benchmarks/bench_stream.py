@@ -1,0 +1,627 @@
+"""AudioStream pipeline benchmark: livekit_audio against LiveKit's SDK, in one run.
+
+    python benchmarks/bench_stream.py [--quick] [--json PATH] [--frames F] [--repeats R]
+
+The pipeline: an AudioSource (48 kHz mono) -> a local audio track -> an AudioStream that
+resamples to 16 kHz mono in exact 10 ms frames (``frame_size_ms=10``) and runs a noise
+suppressor as its ``noise_cancellation`` FrameProcessor -> a reader task. No room is needed:
+with LiveKit's SDK an ``rtc.AudioStream`` on an ``rtc.LocalAudioTrack`` delivers the source's
+frames without connecting (checked at start-up; if it delivers nothing the livekit columns
+are skipped and said so). Processors: ours ``ApmProcessor(noise_suppression=True)``;
+LiveKit ships no APM FrameProcessor, so its ``rtc.AudioProcessingModule(noise_suppression=
+True)`` is wrapped in a minimal ``rtc.FrameProcessor`` (``process_stream`` in place).
+
+Measures, on this machine and in this process:
+
+1. real time, the way a worker runs it: F pre-built 10 ms frames are captured into a source
+   that plays out in real time (LiveKit's always does, in native code; ours with the default
+   ``realtime=True``). Cost = process CPU time (``time.process_time``: every thread, since
+   LiveKit's work runs in its Rust threads) from the first capture until the reader holds
+   F - 5 frames, / F: CPU µs per 10 ms frame. Rows: source + track alone (the floor), + the
+   stream (resampling), + the stream with the noise suppressor. Median of R interleaved
+   repeats; a run takes F x 10 ms of wall time. Also measured: the CPU cost of a bare
+   ``await asyncio.sleep(0.01)`` tick, the floor of any loop woken once per frame.
+2. as fast as it goes (ours only: LiveKit's AudioSource has no offline mode): the same
+   pipeline with ``AudioSource(realtime=False)``, wall µs per frame from the first capture to
+   the end of the stream.
+3. the DSP chained by hand, no async layer (context for 1 and 2): resampler push 48k -> 16k,
+   re-chunk to 10 ms, APM noise suppression, per 10 ms input frame. Ours
+   ``AudioResampler`` + ``FrameChunker`` + ``AudioProcessingModule.process_stream``;
+   livekit ``rtc.AudioResampler`` (MEDIUM) + a bytes re-chunker +
+   ``rtc.AudioProcessingModule.process_stream``. Amortized over F frames, median of R
+   interleaved repeats.
+
+See benchmarks/README.md for the methodology. Peers that are not installed are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import random
+import statistics
+import sys
+import time
+import wave
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from _machine import machine_info, machine_summary
+
+import livekit_audio as la
+
+IN_RATE, OUT_RATE = 48000, 16000
+IN_FRAME, OUT_FRAME = IN_RATE // 100, OUT_RATE // 100  # 10 ms
+#: Frames the reader may still lack when a real-time run is stopped (held back by resamplers).
+SLACK_FRAMES = 5
+DEFAULT_FRAMES, DEFAULT_REPEATS = 200, 5
+QUICK_FRAMES, QUICK_REPEATS = 30, 1
+HAND_FRAMES_FACTOR = 5  # table 3 pushes this many times more frames (it is fast)
+SEED = 20261121
+ROWS: tuple[tuple[str, str], ...] = (
+    ("source", "source + track only"),
+    ("stream", "+ AudioStream 48k->16k"),
+    ("stream_ns", "+ AudioStream 48k->16k + NS"),
+)
+
+SPEECH_FILE = (
+    Path(__file__).resolve().parents[2]
+    / "shared"
+    / "data"
+    / "speech"
+    / "allison_demo-instruct_16k.wav"
+)
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _speech_16k() -> np.ndarray | None:
+    try:
+        with wave.open(str(SPEECH_FILE), "rb") as w:
+            if w.getframerate() != 16000 or w.getnchannels() != 1 or w.getsampwidth() != 2:
+                return None
+            return np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).copy()
+    except (OSError, EOFError, wave.Error):
+        return None
+
+
+def input_description() -> str:
+    if _speech_16k() is not None:
+        return f"speech: {SPEECH_FILE.name} resampled to 48 kHz (tiled if short)"
+    return f"seeded noise (seed {SEED}); speech file not found at {SPEECH_FILE}"
+
+
+def make_input(n_frames: int) -> list[np.ndarray]:
+    """``n_frames`` consecutive 10 ms int16 frames at 48 kHz."""
+    speech = _speech_16k()
+    if speech is not None:
+        x = la.resample(speech, 16000, IN_RATE)
+    else:
+        x = np.random.default_rng(SEED).normal(0, 3000, IN_RATE).clip(-32768, 32767)
+        x = x.astype(np.int16)
+    need = n_frames * IN_FRAME
+    if len(x) < need:
+        x = np.tile(x, need // len(x) + 1)
+    return [x[i * IN_FRAME : (i + 1) * IN_FRAME].copy() for i in range(n_frames)]
+
+
+# --------------------------------------------------------------------------- contenders
+
+
+@dataclass(frozen=True)
+class Side:
+    """One SDK's async layer: how to build frames, sources, tracks, streams and processors."""
+
+    key: str
+    label: str
+    make_frame: Callable[[np.ndarray], Any]
+    make_source: Callable[[bool], Any]  # realtime -> source
+    make_track: Callable[[Any], Any]
+    make_stream: Callable[[Any, Any], Any]  # (track, processor or None) -> stream
+    make_processor: Callable[[], Any]
+
+
+def _ours() -> Side:
+    def make_frame(a: np.ndarray) -> Any:
+        return la.AudioFrame(bytearray(a.tobytes()), IN_RATE, 1, len(a))
+
+    return Side(
+        "ours",
+        "ours",
+        make_frame,
+        lambda realtime: la.AudioSource(IN_RATE, 1, realtime=realtime),
+        lambda source: la.LocalAudioTrack.create_audio_track("mic", source),
+        lambda track, proc: la.AudioStream(
+            track, sample_rate=OUT_RATE, num_channels=1, frame_size_ms=10,
+            noise_cancellation=proc,
+        ),
+        lambda: la.ApmProcessor(noise_suppression=True),
+    )
+
+
+def _livekit() -> Side:
+    from livekit import rtc
+
+    class LivekitApmProcessor(rtc.FrameProcessor[rtc.AudioFrame]):
+        """rtc.AudioProcessingModule as a FrameProcessor (10 ms frames, in place)."""
+
+        def __init__(self) -> None:
+            self._apm = rtc.AudioProcessingModule(noise_suppression=True)
+            self._enabled = True
+
+        @property
+        def enabled(self) -> bool:
+            return self._enabled
+
+        @enabled.setter
+        def enabled(self, value: bool) -> None:
+            self._enabled = value
+
+        def _process(self, frame: rtc.AudioFrame) -> rtc.AudioFrame:
+            self._apm.process_stream(frame)
+            return frame
+
+        def _close(self) -> None:
+            pass
+
+    def make_frame(a: np.ndarray) -> Any:
+        return rtc.AudioFrame(bytearray(a.tobytes()), IN_RATE, 1, len(a))
+
+    def make_source(realtime: bool) -> Any:
+        if not realtime:
+            raise ValueError("livekit's AudioSource always plays out in real time")
+        return rtc.AudioSource(IN_RATE, 1)
+
+    return Side(
+        "livekit",
+        "livekit",
+        make_frame,
+        make_source,
+        lambda source: rtc.LocalAudioTrack.create_audio_track("mic", source),
+        lambda track, proc: rtc.AudioStream(
+            track, sample_rate=OUT_RATE, num_channels=1, frame_size_ms=10,
+            noise_cancellation=proc,
+        ),
+        LivekitApmProcessor,
+    )
+
+
+async def run_pipeline(
+    side: Side, frames: Sequence[Any], row: str, *, realtime: bool = True
+) -> tuple[float, float, int]:
+    """One run: (CPU seconds, wall seconds, samples the reader received).
+
+    Real time: stops once the reader holds ``len(frames) - SLACK_FRAMES`` frames (or, for the
+    ``source`` row, once the source has played everything out). Not real time: stops when
+    the stream ends (the source is closed after playout; only our SDK ends a local stream).
+    """
+    source = side.make_source(realtime)
+    track = side.make_track(source)
+    stream = None
+    if row != "source":
+        stream = side.make_stream(track, side.make_processor() if row == "stream_ns" else None)
+    want = (len(frames) - SLACK_FRAMES) * OUT_FRAME
+    received = 0
+    enough = asyncio.Event()
+
+    async def read() -> None:
+        nonlocal received
+        assert stream is not None
+        async for event in stream:
+            received += event.frame.samples_per_channel
+            if received >= want:
+                enough.set()
+
+    reader = asyncio.ensure_future(read()) if stream is not None else None
+    await asyncio.sleep(0)
+    gc.collect()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    for frame in frames:
+        await source.capture_frame(frame)
+    if reader is None:
+        await source.wait_for_playout()
+    elif realtime:
+        timeout = len(frames) / 100 + 5.0
+        try:
+            await asyncio.wait_for(enough.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass  # reported as a short count
+    else:
+        await source.wait_for_playout()
+        await source.aclose()  # ends our local track: the stream flushes and ends
+        await reader
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    if stream is not None:
+        await stream.aclose()
+    if reader is not None and not reader.done():
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+    await source.aclose()
+    return cpu, wall, received
+
+
+def load_sides() -> tuple[list[Side], dict[str, str]]:
+    sides = [_ours()]
+    missing: dict[str, str] = {}
+    try:
+        peer = _livekit()
+    except Exception as exc:  # noqa: BLE001 - any failure means "skip this peer"
+        missing["livekit (rtc)"] = f"{type(exc).__name__}: {exc}"
+        return sides, missing
+    try:  # does a local-track stream deliver without a room? (it does in livekit 1.2)
+        frames = [peer.make_frame(a) for a in make_input(20)]
+        _, _, got = asyncio.run(run_pipeline(peer, frames, "stream_ns"))
+        if got == 0:
+            missing["livekit (rtc)"] = (
+                "rtc.AudioStream on a local track delivered no frames without a connected "
+                "room; only table 3 (DSP by hand) compares with livekit"
+            )
+            return sides, missing
+    except Exception as exc:  # noqa: BLE001
+        missing["livekit (rtc)"] = f"AudioStream on a local track failed: {type(exc).__name__}: {exc}"
+        return sides, missing
+    return [*sides, peer], missing
+
+
+# --------------------------------------------------------------------------- measurements
+
+
+async def measure_realtime(
+    sides: Sequence[Side], n_frames: int, repeats: int, rng: random.Random
+) -> list[dict[str, Any]]:
+    data = make_input(n_frames)
+    inputs = {s.key: [s.make_frame(a) for a in data] for s in sides}
+    warm = {s.key: inputs[s.key][:20] for s in sides}
+    for s in sides:
+        for row, _ in ROWS:
+            await run_pipeline(s, warm[s.key], row)
+    entries = []
+    for row, label in ROWS:
+        _progress(f"real time: {label} ...")
+        samples: dict[str, list[float]] = {s.key: [] for s in sides}
+        walls: dict[str, list[float]] = {s.key: [] for s in sides}
+        received: dict[str, int] = {}
+        order = list(sides)
+        for _ in range(repeats):
+            rng.shuffle(order)
+            for s in order:
+                cpu, wall, got = await run_pipeline(s, inputs[s.key], row)
+                samples[s.key].append(cpu / n_frames * 1e6)
+                walls[s.key].append(wall)
+                received[s.key] = got
+        entries.append(
+            {
+                "row": row,
+                "label": label,
+                "cpu_us_per_frame": {k: statistics.median(v) for k, v in samples.items()},
+                "samples_us": samples,
+                "wall_seconds": walls,
+                "received_samples": received,
+                "expected_samples": 0 if row == "source" else (n_frames - SLACK_FRAMES) * OUT_FRAME,
+            }
+        )
+    return entries
+
+
+async def measure_tick(n_ticks: int, repeats: int) -> dict[str, Any]:
+    """CPU µs of one bare ``await asyncio.sleep(0.01)``: the floor of any real-time loop here."""
+    samples = []
+    for _ in range(repeats):
+        cpu0 = time.process_time()
+        for _ in range(n_ticks):
+            await asyncio.sleep(0.01)
+        samples.append((time.process_time() - cpu0) / n_ticks * 1e6)
+    return {"cpu_us_per_tick": statistics.median(samples), "samples_us": samples}
+
+
+async def measure_offline(ours: Side, n_frames: int, repeats: int) -> list[dict[str, Any]]:
+    frames = [ours.make_frame(a) for a in make_input(n_frames)]
+    await run_pipeline(ours, frames[:20], "stream_ns", realtime=False)
+    entries = []
+    for row, label in ROWS[1:]:
+        walls, cpus, got = [], [], 0
+        for _ in range(repeats):
+            cpu, wall, got = await run_pipeline(ours, frames, row, realtime=False)
+            walls.append(wall / n_frames * 1e6)
+            cpus.append(cpu / n_frames * 1e6)
+        entries.append(
+            {
+                "row": row,
+                "label": label,
+                "wall_us_per_frame": statistics.median(walls),
+                "cpu_us_per_frame": statistics.median(cpus),
+                "samples_us": walls,
+                "received_samples": got,
+                "expected_samples": n_frames * OUT_FRAME,
+            }
+        )
+    return entries
+
+
+def _hand_ours(data: Sequence[np.ndarray]) -> Callable[[], int]:
+    frames = [la.AudioFrame.from_ndarray(a, IN_RATE) for a in data]
+
+    def run() -> int:
+        resampler = la.AudioResampler(IN_RATE, OUT_RATE)
+        chunker = la.FrameChunker(OUT_RATE, 1)
+        apm = la.AudioProcessingModule(noise_suppression=True)
+        n = 0
+        for frame in frames:
+            for out in resampler.push(frame):
+                for block in chunker.push(out):
+                    apm.process_stream(block)
+                    n += 1
+        return n
+
+    return run
+
+
+def _hand_livekit(data: Sequence[np.ndarray]) -> Callable[[], int]:
+    from livekit import rtc
+
+    frames = [rtc.AudioFrame(bytearray(a.tobytes()), IN_RATE, 1, len(a)) for a in data]
+    step = OUT_FRAME * 2
+
+    def run() -> int:
+        resampler = rtc.AudioResampler(
+            IN_RATE, OUT_RATE, num_channels=1, quality=rtc.AudioResamplerQuality.MEDIUM
+        )
+        apm = rtc.AudioProcessingModule(noise_suppression=True)
+        pending = bytearray()
+        n = 0
+        for frame in frames:
+            for out in resampler.push(frame):
+                pending += out.data.cast("B")
+                while len(pending) >= step:
+                    block = rtc.AudioFrame(pending[:step], OUT_RATE, 1, OUT_FRAME)
+                    del pending[:step]
+                    apm.process_stream(block)
+                    n += 1
+        return n
+
+    return run
+
+
+def measure_by_hand(
+    sides: Sequence[Side], n_frames: int, repeats: int, rng: random.Random, livekit_ok: bool
+) -> dict[str, Any]:
+    data = make_input(n_frames)
+    runs = {"ours": _hand_ours(data)}
+    if livekit_ok:
+        runs["livekit"] = _hand_livekit(data)
+    blocks = {k: fn() for k, fn in runs.items()}  # warm-up, and what each produced
+    samples: dict[str, list[float]] = {k: [] for k in runs}
+    order = list(runs)
+    for _ in range(repeats):
+        rng.shuffle(order)
+        for k in order:
+            gc.collect()
+            t0 = time.perf_counter()
+            runs[k]()
+            samples[k].append((time.perf_counter() - t0) / n_frames * 1e6)
+    return {
+        "us_per_frame": {k: statistics.median(v) for k, v in samples.items()},
+        "samples_us": samples,
+        "blocks": blocks,
+        "frames": n_frames,
+    }
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """Aligned plain-text table; the first column is left-aligned, the rest right-aligned."""
+    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows)]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [
+            str(c).ljust(w) if i == 0 else str(c).rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths))
+        ]
+        return "  ".join(parts).rstrip()
+
+    return [line(headers), "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
+
+
+def _num(x: float | None, digits: int = 1) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None or b <= 0 else a / b
+
+
+def _spread(samples: dict[str, list[float]]) -> list[float]:
+    return [
+        (max(v) - min(v)) / statistics.median(v)
+        for v in samples.values()
+        if len(v) >= 2 and statistics.median(v) > 0
+    ]
+
+
+def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
+    cfg = results["config"]
+    has_lk = "livekit" in results["contenders"]
+    out = ["livekit_audio AudioStream pipeline benchmark", *machine_summary(info)]
+    out.append(f"input       {cfg['input']}")
+    out += [
+        f"peer missing: {name} ({why}); its columns are skipped"
+        for name, why in results["missing_peers"].items()
+    ]
+    for e in results["realtime"]:
+        for k, got in e["received_samples"].items():
+            if got < e["expected_samples"]:
+                out.append(
+                    f"WARNING: {k} '{e['label']}' delivered {got} of {e['expected_samples']} "
+                    "samples before the timeout"
+                )
+    for e in results["offline"]:
+        if e["received_samples"] != e["expected_samples"]:
+            out.append(
+                f"WARNING: ours offline '{e['label']}' delivered {e['received_samples']} of "
+                f"{e['expected_samples']} samples"
+            )
+
+    headers = ["pipeline (48k mono source)", "ours µs"]
+    if has_lk:
+        headers += ["livekit µs", "ours/livekit"]
+    rows = []
+    for e in results["realtime"]:
+        us = e["cpu_us_per_frame"]
+        row = [e["label"], _num(us["ours"])]
+        if has_lk:
+            row += [_num(us.get("livekit")), _num(_ratio(us["ours"], us.get("livekit")), 3)]
+        rows.append(row)
+    spreads = [s for e in results["realtime"] for s in _spread(e["samples_us"])]
+    out += [
+        "",
+        f"1. Real time: CPU µs per 10 ms frame (process CPU, all threads, / {cfg['frames']} "
+        f"frames), median of {cfg['repeats']} interleaved repeats; each run lasts "
+        f"{cfg['frames'] / 100:.1f} s of wall time. The stream resamples to 16 kHz mono in "
+        "10 ms frames; NS = ours ApmProcessor(noise_suppression=True) / livekit "
+        "rtc.AudioProcessingModule(noise_suppression=True) in an rtc.FrameProcessor. No room: "
+        "both SDKs stream a local track directly. Lower is better.",
+        *format_table(headers, rows),
+    ]
+    if spreads:
+        out.append(
+            f"repeat spread (max-min)/median: median {statistics.median(spreads):.0%}, "
+            f"worst {max(spreads):.0%}"
+        )
+    out.append(
+        f"floor: a bare `await asyncio.sleep(0.01)` costs {results['tick']['cpu_us_per_tick']:.1f} "
+        "µs of CPU per tick on this machine (waking from idle), so a real-time pipeline that "
+        "wakes once per frame cannot cost less; compare with table 2 for the work itself."
+    )
+
+    rows = [
+        [e["label"], _num(e["wall_us_per_frame"]), _num(e["cpu_us_per_frame"])]
+        for e in results["offline"]
+    ]
+    out += [
+        "",
+        "2. As fast as it goes, ours only (LiveKit's AudioSource plays out in real time in "
+        "native code; it has no offline mode): AudioSource(realtime=False), first capture to "
+        f"the end of the stream, / {cfg['frames']} frames, median of {cfg['repeats']}.",
+        *format_table(["pipeline", "wall µs", "CPU µs"], rows),
+    ]
+
+    hand = results["by_hand"]
+    headers = ["48k->16k resample + 10 ms re-chunk + NS", "ours µs"]
+    row = ["per 10 ms input frame", _num(hand["us_per_frame"]["ours"], 2)]
+    if "livekit" in hand["us_per_frame"]:
+        headers += ["livekit µs", "ours/livekit"]
+        lk = hand["us_per_frame"]["livekit"]
+        row += [_num(lk, 2), _num(_ratio(hand["us_per_frame"]["ours"], lk), 3)]
+    out += [
+        "",
+        "3. The same DSP chained by hand, no async layer (ours AudioResampler + FrameChunker + "
+        "AudioProcessingModule; livekit rtc.AudioResampler MEDIUM + bytes re-chunker + "
+        f"rtc.AudioProcessingModule): {hand['frames']} frames per run, median of "
+        f"{cfg['repeats']} interleaved repeats.",
+        *format_table(headers, [row]),
+    ]
+    return out
+
+
+# --------------------------------------------------------------------------- main
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "--quick", action="store_true",
+        help=f"smoke-test size: {QUICK_FRAMES} frames, {QUICK_REPEATS} repeat",
+    )
+    p.add_argument("--json", type=Path, metavar="PATH", help="also write every number as JSON")
+    p.add_argument(
+        "--frames", type=_positive_int, metavar="F",
+        help=f"10 ms frames per timed run (default {DEFAULT_FRAMES}; > {SLACK_FRAMES})",
+    )
+    p.add_argument(
+        "--repeats", type=_positive_int, metavar="R",
+        help=f"timed runs per contender and row, median reported (default {DEFAULT_REPEATS})",
+    )
+    args = p.parse_args(argv)
+    if args.frames is None:
+        args.frames = QUICK_FRAMES if args.quick else DEFAULT_FRAMES
+    if args.frames <= SLACK_FRAMES:
+        p.error(f"--frames must be > {SLACK_FRAMES}")
+    if args.repeats is None:
+        args.repeats = QUICK_REPEATS if args.quick else DEFAULT_REPEATS
+    return args
+
+
+def _progress(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    sides, missing = load_sides()
+    rng = random.Random(SEED)
+    realtime = asyncio.run(measure_realtime(sides, args.frames, args.repeats, rng))
+    _progress("asyncio tick ...")
+    tick = asyncio.run(measure_tick(min(args.frames, 100), args.repeats))
+    _progress("offline ...")
+    offline = asyncio.run(measure_offline(sides[0], args.frames, args.repeats))
+    _progress("by hand ...")
+    try:
+        _hand_livekit(make_input(2))()
+        livekit_hand = True
+    except Exception as exc:  # noqa: BLE001
+        livekit_hand = False
+        missing.setdefault("livekit (rtc) DSP", f"{type(exc).__name__}: {exc}")
+    by_hand = measure_by_hand(
+        sides, args.frames * HAND_FRAMES_FACTOR, args.repeats, rng, livekit_hand
+    )
+    return {
+        "config": {
+            "frames": args.frames,
+            "repeats": args.repeats,
+            "quick": args.quick,
+            "input_rate": IN_RATE,
+            "output_rate": OUT_RATE,
+            "slack_frames": SLACK_FRAMES,
+            "seed": SEED,
+            "input": input_description(),
+        },
+        "contenders": {s.key: s.label for s in sides},
+        "missing_peers": missing,
+        "realtime": realtime,
+        "tick": tick,
+        "offline": offline,
+        "by_hand": by_hand,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    info = machine_info()
+    results = run(args)
+    print("\n".join(report(results, info)))
+    if args.json is not None:
+        payload = {"machine": info, "machine_summary": machine_summary(info), **results}
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(
+            json.dumps(payload, indent=2, allow_nan=False) + "\n", encoding="utf-8"
+        )
+        _progress(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
