@@ -98,11 +98,20 @@ class ApmProcessor(FrameProcessor[AudioFrame]):
         self._enabled = True
         self._closed = False
         self._fifo: np.ndarray | None = None
+        self._lead = 0
 
     @property
     def apm(self) -> AudioProcessingModule:
         """The module doing the work (for its ``stats``)."""
         return self._runner.apm
+
+    @property
+    def delay_samples(self) -> int:
+        """Samples by which output lags input: the module's delay plus the re-chunking lead
+        (``hop - gcd(frame size, hop)``, 0 for whole 10 ms frames). 0 before the first frame.
+        """
+        lead = 0 if self._fifo is None else self._lead
+        return self.apm.delay_samples + lead
 
     @property
     def enabled(self) -> bool:
@@ -122,6 +131,7 @@ class ApmProcessor(FrameProcessor[AudioFrame]):
             # Leading silence so frames of this size are always covered: after k frames,
             # k*size mod hop samples are still waiting in the chunker, at most hop - gcd.
             fifo = np.zeros((hop - math.gcd(size, hop), frame.num_channels), np.int16)
+            self._lead = len(fifo)
         processed = self._runner.push(frame)
         if processed:
             fifo = np.concatenate([fifo, *processed])

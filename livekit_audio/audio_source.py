@@ -228,8 +228,10 @@ class AudioSource:
         """Stop the source: drop unplayed audio, end its tracks, fail pending captures.
 
         Call :meth:`wait_for_playout` first to play everything out. Tracks made from the
-        source end: their AudioStreams deliver what they hold and then stop iterating.
-        Idempotent.
+        source end: AudioStreams on those local tracks deliver what they hold and then stop
+        iterating. Remote subscribers, as in LiveKit, keep their track (now silent) until it
+        is unpublished: call ``local_participant.unpublish_track(sid)`` to end their
+        streams. Idempotent.
         """
         if self._closed:
             return

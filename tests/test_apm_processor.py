@@ -63,6 +63,7 @@ def test_processor_returns_frames_of_the_input_size(size, rng):
     # the audio is the 10 ms processed stream, delayed by the re-chunking lead-in
     y = np.concatenate(out)
     lead = 160 - math.gcd(size, 160)
+    assert processor.delay_samples == lead + 160  # the re-chunking lead plus the NS hop
     reference = AudioProcessingModule(noise_suppression=True, high_pass_filter=True)
     whole = (len(x) // 160) * 160
     ref = x[:whole].copy()
