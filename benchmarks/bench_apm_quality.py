@@ -24,7 +24,6 @@ import argparse
 import functools
 import gc
 import importlib.metadata
-import json
 import math
 import random
 import statistics
@@ -34,16 +33,29 @@ import time
 import wave
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import (
+    SPEECH_DIR,
+    bench_parser,
+    format_table,
+    interleaved,
+    load_peers,
+    num,
+    peer_missing_lines,
+    positive_int,
+    progress,
+    read_wav,
+    verdict,
+    wall_seconds,
+    write_report,
+)
 from _machine import machine_info, machine_summary
 
 import livekit_audio as la
 
 SEED = 20261121
-SPEECH_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech"
 #: Target utterances: (file, nominal start s). Each is cut to UTTERANCE_S, both cut points
 #: moved to the quietest 20 ms frame within ±SNAP_S so no word is cut in half.
 UTTERANCES: tuple[tuple[str, float], ...] = (
@@ -103,20 +115,7 @@ OUR_DEFAULT = "ours_moderate"
 FULL_SCALE = 32768.0
 
 
-def _progress(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
 # =========================================================================== signals
-
-
-def read_wav(path: Path) -> tuple[np.ndarray, int]:
-    """int16 mono samples and the rate of a 16-bit PCM WAV file."""
-    with wave.open(str(path), "rb") as w:
-        if w.getsampwidth() != 2 or w.getnchannels() != 1:
-            raise ValueError(f"{path.name}: expected 16-bit mono PCM")
-        x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.int16)
-        return x, w.getframerate()
 
 
 @functools.cache
@@ -320,13 +319,6 @@ class Contender:
     note: str = ""
 
 
-def _timed(loop: Callable[[], Any]) -> float:
-    gc.collect()
-    t0 = time.perf_counter()
-    loop()
-    return time.perf_counter() - t0
-
-
 def _hop(rate: int) -> int:
     return rate * FRAME_MS // 1000
 
@@ -335,23 +327,39 @@ def _split(x: np.ndarray, hop: int) -> list[np.ndarray]:
     return [x[i : i + hop] for i in range(0, len(x) - hop + 1, hop)]
 
 
+def _ours_frames(buf: np.ndarray, rate: int, block_ms: int) -> list[la.AudioFrame]:
+    """Mono frames of ``block_ms`` viewing consecutive blocks of ``buf`` (processed in place)."""
+    hop = rate * block_ms // 1000
+    return [la.AudioFrame(c, rate, 1, hop) for c in _split(buf, hop)]
+
+
+def _livekit_frames(x: np.ndarray, rate: int) -> list[Any]:
+    """Mono 10 ms ``rtc.AudioFrame`` copies of consecutive blocks of ``x``."""
+    from livekit import rtc
+
+    hop = _hop(rate)
+    return [rtc.AudioFrame(bytearray(c.tobytes()), rate, 1, hop) for c in _split(x, hop)]
+
+
+def _process_all(apm: Any, frames: Sequence[Any]) -> Callable[[], None]:
+    """The timed loop: ``apm.process_stream`` on each frame, in order."""
+
+    def loop() -> None:
+        for f in frames:
+            apm.process_stream(f)
+
+    return loop
+
+
 def ours_processor(block_ms: int = FRAME_MS, **options: Any) -> Callable[[np.ndarray, int], Run]:
     """livekit_audio.AudioProcessingModule(**options), process_stream on ``block_ms`` frames."""
 
     def process(x: np.ndarray, rate: int) -> Run:
         apm = la.AudioProcessingModule(**options)
         buf = np.array(x, dtype=np.int16, copy=True)
-        hop = rate * block_ms // 1000
-        frames = [
-            la.AudioFrame(buf[i : i + hop], rate, 1, hop) for i in range(0, len(buf) - hop + 1, hop)
-        ]
-
-        def loop() -> None:
-            for f in frames:
-                apm.process_stream(f)
-
-        dt = _timed(loop)
-        n = len(frames) * hop
+        frames = _ours_frames(buf, rate, block_ms)
+        dt = wall_seconds(_process_all(apm, frames))
+        n = sum(f.samples_per_channel for f in frames)
         return Run(buf[:n], dt, n // _hop(rate), apm.delay_samples)
 
     return process
@@ -362,52 +370,42 @@ def livekit_processor(**options: Any) -> Callable[[np.ndarray, int], Run]:
 
     def process(x: np.ndarray, rate: int) -> Run:
         apm = rtc.AudioProcessingModule(**options)
-        hop = _hop(rate)
-        frames = [rtc.AudioFrame(bytearray(c.tobytes()), rate, 1, hop) for c in _split(x, hop)]
-
-        def loop() -> None:
-            for f in frames:
-                apm.process_stream(f)
-
-        dt = _timed(loop)
+        frames = _livekit_frames(x, rate)
+        dt = wall_seconds(_process_all(apm, frames))
         out = np.concatenate([np.frombuffer(f.data, dtype=np.int16) for f in frames])
         return Run(out, dt, len(frames))
 
     return process
 
 
-def pywebrtc_ns_processor(level: int) -> Callable[[np.ndarray, int], Run]:
+def _pywebrtc_processor(make: Callable[[Any, int], Any]) -> Callable[[np.ndarray, int], Run]:
+    """``make(pywebrtc_audio, rate).process`` on 10 ms int16 frames (a fresh instance per run)."""
     import pywebrtc_audio
 
     def process(x: np.ndarray, rate: int) -> Run:
-        ns = pywebrtc_audio.NoiseSuppressor(sample_rate=rate, num_channels=1, level=level)
+        processor = make(pywebrtc_audio, rate)
         frames = [c.copy() for c in _split(x, _hop(rate))]
         outs: list[np.ndarray] = []
 
         def loop() -> None:
-            outs.extend(ns.process(f) for f in frames)
+            outs.extend(processor.process(f) for f in frames)
 
-        dt = _timed(loop)
+        dt = wall_seconds(loop)
         return Run(np.concatenate(outs), dt, len(frames))
 
     return process
+
+
+def pywebrtc_ns_processor(level: int) -> Callable[[np.ndarray, int], Run]:
+    return _pywebrtc_processor(
+        lambda pw, rate: pw.NoiseSuppressor(sample_rate=rate, num_channels=1, level=level)
+    )
 
 
 def pywebrtc_apm_processor(**options: Any) -> Callable[[np.ndarray, int], Run]:
-    import pywebrtc_audio
-
-    def process(x: np.ndarray, rate: int) -> Run:
-        ap = pywebrtc_audio.AudioProcessor(sample_rate=rate, num_channels=1, **options)
-        frames = [c.copy() for c in _split(x, _hop(rate))]
-        outs: list[np.ndarray] = []
-
-        def loop() -> None:
-            outs.extend(ap.process(f) for f in frames)
-
-        dt = _timed(loop)
-        return Run(np.concatenate(outs), dt, len(frames))
-
-    return process
+    return _pywebrtc_processor(
+        lambda pw, rate: pw.AudioProcessor(sample_rate=rate, num_channels=1, **options)
+    )
 
 
 def wng_processor(level: int) -> Callable[[np.ndarray, int], Run]:
@@ -423,7 +421,7 @@ def wng_processor(level: int) -> Callable[[np.ndarray, int], Run]:
         def loop() -> None:
             outs.extend(ap.Process10ms(f).audio for f in frames)
 
-        dt = _timed(loop)
+        dt = wall_seconds(loop)
         return Run(np.frombuffer(b"".join(outs), dtype=np.int16), dt, len(frames))
 
     return process
@@ -441,7 +439,7 @@ def speex_processor() -> Callable[[np.ndarray, int], Run]:
         def loop() -> None:
             outs.extend(ns.process(f) for f in frames)
 
-        dt = _timed(loop)
+        dt = wall_seconds(loop)
         return Run(np.frombuffer(b"".join(outs), dtype=np.int16), dt, len(frames))
 
     return process
@@ -462,7 +460,7 @@ def rnnoise_processor() -> Callable[[np.ndarray, int], Run]:
             def loop() -> None:
                 outs.extend(rnnoise.process_mono_frame(state, f)[0] for f in frames)
 
-            dt = _timed(loop)
+            dt = wall_seconds(loop)
         finally:
             rnnoise.destroy(state)
         out = np.concatenate(outs)
@@ -564,20 +562,15 @@ def _ns_contenders() -> tuple[list[Contender], dict[str, str]]:
             ],
         ),
     ]
-    contenders = list(ours)
-    missing: dict[str, str] = {}
     probe = to_int16(np.random.default_rng(SEED).standard_normal(48000) * 300.0)
-    for name, build in specs:
-        try:
-            built = build()
-            for c in built:  # a broken install fails here, not mid-run
-                for rate in c.rates:
-                    c.process(la.resample(probe, 48000, rate) if rate != 48000 else probe, rate)
-        except Exception as exc:  # noqa: BLE001 - any failure means "skip this peer"
-            missing[name] = f"{type(exc).__name__}: {exc}"
-            continue
-        contenders += built
-    return contenders, missing
+
+    def smoke(built: list[Contender]) -> None:
+        for c in built:
+            for rate in c.rates:
+                c.process(la.resample(probe, 48000, rate) if rate != 48000 else probe, rate)
+
+    peers, missing = load_peers(specs, smoke)
+    return [*ours, *(c for built in peers for c in built)], missing
 
 
 # =========================================================================== metrics
@@ -750,7 +743,7 @@ def run_ns(
         active = [c for c in contenders if rate in c.rates]
         for noise in noises:
             for snr in snrs:
-                _progress(f"NS {rate // 1000} kHz {noise} {snr:g} dB ...")
+                progress(f"NS {rate // 1000} kHz {noise} {snr:g} dB ...")
                 per_utt: dict[str, list[dict[str, Any]]] = {"noisy": []}
                 per_utt.update({c.key: [] for c in active})
                 for u in utts:
@@ -758,11 +751,8 @@ def run_ns(
                     base = quality_metrics(cond.clean16, cond.noisy16, cond.noisy16)
                     per_utt["noisy"].append(base)
                     runs: dict[str, list[Run]] = {c.key: [] for c in active}
-                    order = list(active)
-                    for _ in range(repeats):
-                        rng.shuffle(order)
-                        for c in order:
-                            runs[c.key].append(c.process(cond.noisy, rate))
+                    for c in interleaved(active, repeats, rng):
+                        runs[c.key].append(c.process(cond.noisy, rate))
                     n = len(cond.noisy)
                     for c in active:
                         first = runs[c.key][0]
@@ -867,7 +857,6 @@ def _agc_contenders() -> tuple[list[Contender], dict[str, str]]:
             f"AGC only, target {AGC_TARGET_DBFS:g} dBFS (default)",
         )
     ]
-    missing: dict[str, str] = {}
     peers = [
         (
             "livekit",
@@ -893,15 +882,8 @@ def _agc_contenders() -> tuple[list[Contender], dict[str, str]]:
         ),
     ]
     probe = to_int16(np.random.default_rng(SEED).standard_normal(16000) * 300.0)
-    for name, build in peers:
-        try:
-            c = build()
-            c.process(probe, 16000)
-        except Exception as exc:  # noqa: BLE001
-            missing[name] = f"{type(exc).__name__}: {exc}"
-            continue
-        contenders.append(c)
-    return contenders, missing
+    loaded, missing = load_peers(peers, lambda c: c.process(probe, 16000))
+    return contenders + loaded, missing
 
 
 def _run_at_least(mask: np.ndarray, k: int) -> np.ndarray:
@@ -927,7 +909,7 @@ def run_agc(
         settle = int(AGC_SETTLE_S * 1000 / ANALYSIS_MS)
         n_an = rate * ANALYSIS_MS // 1000
         for level in AGC_LEVELS_DBFS:
-            _progress(f"AGC {rate // 1000} kHz {level:g} dBFS ...")
+            progress(f"AGC {rate // 1000} kHz {level:g} dBFS ...")
             scaled = clean * 10.0 ** ((level - base_level) / 20.0)
             x = to_int16(scaled + noise)
             px = frame_powers(x, rate)
@@ -997,25 +979,20 @@ def time_contenders(
     for c in contenders:
         c.process(x, rate)
     samples: dict[str, list[float]] = {c.key: [] for c in contenders}
-    order = list(contenders)
-    for _ in range(repeats):
-        rng.shuffle(order)
-        for c in order:
-            r = c.process(x, rate)
-            samples[c.key].append(r.seconds / r.frames * 1e6)
+    for c in interleaved(contenders, repeats, rng):
+        r = c.process(x, rate)
+        samples[c.key].append(r.seconds / r.frames * 1e6)
     return {k: {"us_per_frame": statistics.median(v), "samples_us": v} for k, v in samples.items()}
 
 
 def _optional(
     build: Callable[[], Contender], missing: dict[str, str], name: str
 ) -> list[Contender]:
-    try:
-        c = build()
-        c.process(np.zeros(48000, dtype=np.int16), 48000)
-        return [c]
-    except Exception as exc:  # noqa: BLE001
-        missing[name] = f"{type(exc).__name__}: {exc}"
-        return []
+    loaded, failed = load_peers(
+        [(name, build)], lambda c: c.process(np.zeros(48000, dtype=np.int16), 48000)
+    )
+    missing.update(failed)
+    return loaded
 
 
 def run_hpf(
@@ -1052,7 +1029,7 @@ def run_hpf(
     ]
     rows = []
     for rate in RATES:
-        _progress(f"HPF {rate // 1000} kHz ...")
+        progress(f"HPF {rate // 1000} kHz ...")
         x = speed_signal(rate, max(frames, 100) // 100 * 100, have_speech)
         rows.append(
             {
@@ -1096,7 +1073,7 @@ def run_all_features(
             "pywebrtc-audio",
         ),
     ]
-    _progress("all features 48 kHz ...")
+    progress("all features 48 kHz ...")
     x = speed_signal(rate, frames, have_speech)
     res = time_contenders(contenders, x, rate, repeats, rng)
     ratio = None
@@ -1138,17 +1115,7 @@ def _job_ours(
 ) -> Callable[[], Callable[[], Any]]:
     def make() -> Callable[[], Any]:
         apm = la.AudioProcessingModule(**ALL_FEATURES)
-        buf = x.copy()
-        hop = rate * block_ms // 1000
-        frames = [
-            la.AudioFrame(buf[i : i + hop], rate, 1, hop) for i in range(0, len(buf) - hop + 1, hop)
-        ]
-
-        def job() -> None:
-            for f in frames:
-                apm.process_stream(f)
-
-        return job
+        return _process_all(apm, _ours_frames(x.copy(), rate, block_ms))
 
     return make
 
@@ -1158,14 +1125,7 @@ def _job_livekit(x: np.ndarray, rate: int) -> Callable[[], Callable[[], Any]]:
 
     def make() -> Callable[[], Any]:
         apm = rtc.AudioProcessingModule(**ALL_FEATURES)
-        hop = _hop(rate)
-        frames = [rtc.AudioFrame(bytearray(c.tobytes()), rate, 1, hop) for c in _split(x, hop)]
-
-        def job() -> None:
-            for f in frames:
-                apm.process_stream(f)
-
-        return job
+        return _process_all(apm, _livekit_frames(x, rate))
 
     return make
 
@@ -1196,16 +1156,12 @@ def run_threads(frames: int, repeats: int, have_speech: bool) -> dict[str, Any]:
         "ours_100ms": _job_ours(x, rate, block_ms=100),
         "control_sha256": _job_control(frames),
     }
-    missing: dict[str, str] = {}
-    try:
-        makers["livekit"] = _job_livekit(x, rate)
-        makers["livekit"]()()
-    except Exception as exc:  # noqa: BLE001
-        makers.pop("livekit", None)
-        missing["livekit"] = f"{type(exc).__name__}: {exc}"
+    livekit, missing = load_peers([("livekit", lambda: _job_livekit(x, rate))], lambda m: m()())
+    if livekit:
+        makers["livekit"] = livekit[0]
     results = {}
     for key, make in makers.items():
-        _progress(f"threads {key} ...")
+        progress(f"threads {key} ...")
         _thread_wall(make, 1)  # warm-up
         one, two = [], []
         for _ in range(max(repeats, 5)):
@@ -1223,30 +1179,6 @@ def run_threads(frames: int, repeats: int, have_speech: bool) -> dict[str, Any]:
 
 
 # =========================================================================== reporting
-
-
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """Aligned plain-text table; the first column is left-aligned, the rest right-aligned."""
-    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=True)]
-
-    def line(cells: Sequence[str]) -> str:
-        parts = [
-            str(c).ljust(w) if i == 0 else str(c).rjust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ]
-        return "  ".join(parts).rstrip()
-
-    return [line(headers), "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
-
-
-def _num(x: float | None, digits: int = 2, signed: bool = False) -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "-"
-    return f"{x:+.{digits}f}" if signed else f"{x:.{digits}f}"
-
-
-def _verdict(ok: bool | None) -> str:
-    return "n/a" if ok is None else ("PASS" if ok else "MISS")
 
 
 def _best_webrtc(
@@ -1274,7 +1206,7 @@ def ns_metric_table(
     out = []
     for r in rr:
         cells = [f"{r['noise']} {r['snr_db']:g}"]
-        cells += [_num(r["results"].get(k, {}).get(metric), digits, signed) for k in cols]
+        cells += [num(r["results"].get(k, {}).get(metric), digits, signed=signed) for k in cols]
         out.append(cells)
     return format_table(["noise SNR", *(labels[k] for k in cols)], out)
 
@@ -1299,8 +1231,8 @@ def ns_pesq_table(
     for r in rr:
         res = r["results"]
         bk, best = _best_webrtc(res, wk)
-        cells = [f"{r['noise']} {r['snr_db']:g}", *(_num(res.get(k, {}).get("pesq")) for k in cols)]
-        cells.append("-" if bk is None else f"{_num(best)} {labels[bk]}")
+        cells = [f"{r['noise']} {r['snr_db']:g}", *(num(res.get(k, {}).get("pesq")) for k in cols)]
+        cells.append("-" if bk is None else f"{num(best)} {labels[bk]}")
         for k in judged:
             v = res.get(k, {}).get("pesq")
             if v is None or best is None:
@@ -1320,7 +1252,7 @@ def ns_pesq_table(
     ]
     pad = [""] * (1 + len(judged))
     for name, k, d, s in foot:
-        table.append([name, *(_num(summary.get(c, {}).get(k), d, s) for c in cols), *pad])
+        table.append([name, *(num(summary.get(c, {}).get(k), d, signed=s) for c in cols), *pad])
     return format_table(headers, table)
 
 
@@ -1347,7 +1279,7 @@ def agc_table(rows: list[dict[str, Any]], labels: dict[str, str]) -> list[str]:
         cells = [
             f"{r['rate'] // 1000}k {r['level_dbfs']:g}",
             str(res["input"]["full_scale_samples"]),
-            _num(res["input"]["pause_noise_dbfs"], 1),
+            num(res["input"]["pause_noise_dbfs"], 1),
         ]
         for k in labels:
             x = res.get(k)
@@ -1355,11 +1287,11 @@ def agc_table(rows: list[dict[str, Any]], labels: dict[str, str]) -> list[str]:
                 cells += ["-"] * 5
                 continue
             cells += [
-                _num(x["active_level_after_settle_dbfs"], 1),
-                _num(x["error_db"], 1, True),
+                num(x["active_level_after_settle_dbfs"], 1),
+                num(x["error_db"], 1, signed=True),
                 str(x["full_scale_samples"]),
-                _num(x["pause_noise_dbfs"], 1),
-                _num(x["pause_noise_settled_dbfs"], 1),
+                num(x["pause_noise_dbfs"], 1),
+                num(x["pause_noise_settled_dbfs"], 1),
             ]
         table.append(cells)
     return format_table(headers, table)
@@ -1371,7 +1303,7 @@ def speed_table(rows: list[dict[str, Any]]) -> list[str]:
     table = [
         [
             f"{r['rate'] // 1000} kHz",
-            *(_num(r["results"].get(k, {}).get("us_per_frame"), 2) for k in keys),
+            *(num(r["results"].get(k, {}).get("us_per_frame"), 2) for k in keys),
         ]
         for r in rows
     ]
@@ -1440,10 +1372,10 @@ def ns_level_table(rows: list[dict[str, Any]], labels: dict[str, str]) -> list[s
                 "-"
                 if r["pesq_worst_margin"] is None
                 else f"{r['pesq_worst_margin']:+.2f} ({r['pesq_worst_row']}){mark(c['pesq'])}",
-                _num(r["stoi_delta_worst"], 3, True) + mark(c["stoi"]),
-                _num(r["pause_nr_min_db"], 1) + mark(c["nr"]),
-                _num(r["pause_nr_min_stationary_db"], 1),
-                _num(r["us_per_frame"], 1) + mark(c["us"]),
+                num(r["stoi_delta_worst"], 3, signed=True) + mark(c["stoi"]),
+                num(r["pause_nr_min_db"], 1) + mark(c["nr"]),
+                num(r["pause_nr_min_stationary_db"], 1),
+                num(r["us_per_frame"], 1) + mark(c["us"]),
                 "PASS" if r["all_ok"] else "MISS",
             ]
         )
@@ -1596,7 +1528,7 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
     cfg = results["config"]
     out = ["livekit_audio APM benchmark (quality and speed)", *machine_summary(info)]
     out.append("peers       " + ", ".join(f"{k} {v}" for k, v in results["peer_versions"].items()))
-    out += [f"peer missing: {n} ({why}); skipped" for n, why in results["missing_peers"].items()]
+    out += peer_missing_lines(results["missing_peers"], "skipped")
     if results.get("skipped"):
         out.append(f"quality sections skipped: {results['skipped']}")
     if cfg["quick"]:
@@ -1706,9 +1638,9 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
             ),
             *format_table(
                 ["contender", "µs/frame"],
-                [[labels[k], _num(v["us_per_frame"], 1)] for k, v in allf["results"].items()],
+                [[labels[k], num(v["us_per_frame"], 1)] for k, v in allf["results"].items()],
             ),
-            f"ours/livekit = {_num(ratio, 2)} (target <= {TARGET_ALL_RATIO:g})",
+            f"ours/livekit = {num(ratio, 2)} (target <= {TARGET_ALL_RATIO:g})",
         ]
     th = results.get("threads")
     if th:
@@ -1726,9 +1658,9 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
                 [
                     [
                         k,
-                        _num(v["one_thread_s"], 3),
-                        _num(v["two_threads_s"], 3),
-                        _num(v["throughput_ratio"], 2),
+                        num(v["one_thread_s"], 3),
+                        num(v["two_threads_s"], 3),
+                        num(v["throughput_ratio"], 2),
                     ]
                     for k, v in th["results"].items()
                 ],
@@ -1741,7 +1673,7 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
             "Targets (issue 3)",
             *format_table(
                 ["target", "measured", "verdict"],
-                [[t["name"], t["measured"], _verdict(t["ok"])] for t in tg],
+                [[t["name"], t["measured"], verdict(t["ok"])] for t in tg],
             ),
         ]
     return out
@@ -1750,24 +1682,14 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
 # =========================================================================== main
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument(
-        "--quick",
-        action="store_true",
-        help="smoke-test size: 1 utterance, pink noise, 5 dB SNR, 16 kHz only; short speed runs",
+    p = bench_parser(
+        __doc__,
+        "smoke-test size: 1 utterance, pink noise, 5 dB SNR, 16 kHz only; short speed runs",
     )
-    p.add_argument("--json", type=Path, metavar="PATH", help="also write every number as JSON")
     p.add_argument(
         "--repeats",
-        type=_positive_int,
+        type=positive_int,
         default=DEFAULT_REPEATS,
         metavar="R",
         help=f"timed runs per contender and item, median reported (default {DEFAULT_REPEATS})",
@@ -1869,14 +1791,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             + f" s from {SPEECH_DIR}; noises {', '.join(noises)} at SNR {', '.join(map(str, snrs))} dB "
             "(P.56 active level of the clean utterance vs mean noise power)"
         )
-        _progress("loading NS contenders ...")
+        progress("loading NS contenders ...")
         contenders, miss = _ns_contenders()
         missing.update(miss)
         results["contenders"]["ns"] = {
             c.key: {"label": c.label, "family": c.family, "rates": list(c.rates), "note": c.note}
             for c in contenders
         }
-        _progress("calibrating delays ...")
+        progress("calibrating delays ...")
         delays = calibrate_delays(contenders, rates)
         results["delays"] = delays
         ns = run_ns(contenders, delays, rates, noises, snrs, utts, args.repeats, rng)
@@ -1922,14 +1844,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results["elapsed_s"] = time.perf_counter() - t0
     lines = report(results, info)
     lines.append(f"\nelapsed {results['elapsed_s']:.0f} s")
-    print("\n".join(lines))
-    if args.json is not None:
-        payload = {"machine": info, "machine_summary": machine_summary(info), **results}
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(
-            json.dumps(_jsonable(payload), indent=2, allow_nan=False) + "\n", encoding="utf-8"
-        )
-        _progress(f"wrote {args.json}")
+    write_report(lines, _jsonable(results), info, args.json)
     return 0
 
 

@@ -23,19 +23,30 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import json
 import random
-import statistics
 import sys
 import time
 import timeit
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _machine import machine_info, machine_summary
+from _common import (
+    bench_main,
+    format_table,
+    interleaved,
+    load_peers,
+    medians,
+    num,
+    parse_frames_repeats,
+    peer_missing_lines,
+    progress,
+    ratio,
+    ratio_verdict,
+    spread_line,
+)
+from _machine import machine_summary
 
 import livekit_audio
 from livekit_audio._native import _mix
@@ -150,18 +161,17 @@ async def run_mixer(mixer_spec: Mixer, streams: Sequence[Sequence[Any]]) -> tupl
     return elapsed, received
 
 
+def _smoke(peer: list[Mixer]) -> None:
+    """One short run of each mixer, so a broken install fails here, not mid-run."""
+    for m in peer:
+        frames = [[m.make_frame(np.zeros(FRAME, dtype=np.int16))] * 2]
+        asyncio.run(run_mixer(m, frames))
+
+
 def load_contenders() -> tuple[list[Mixer], dict[str, str]]:
     mixers = _ours()
-    missing: dict[str, str] = {}
-    for name, loader in _PEERS:
-        try:
-            peer = loader()
-            for m in peer:  # smoke: one short run each, so a broken install fails here
-                frames = [[m.make_frame(np.zeros(FRAME, dtype=np.int16))] * 2]
-                asyncio.run(run_mixer(m, frames))
-        except Exception as exc:  # noqa: BLE001 - any failure means "skip this peer"
-            missing[name] = f"{type(exc).__name__}: {exc}"
-            continue
+    peers, missing = load_peers(_PEERS, _smoke)
+    for peer in peers:
         mixers += peer
     return mixers, missing
 
@@ -179,13 +189,10 @@ def measure_end_to_end(
         asyncio.run(run_mixer(m, inputs[m.key]))
     samples: dict[str, list[float]] = {m.key: [] for m in mixers}
     received: dict[str, int] = {}
-    order = list(mixers)
-    for _ in range(repeats):
-        rng.shuffle(order)
-        for m in order:
-            elapsed, got = asyncio.run(run_mixer(m, inputs[m.key]))
-            samples[m.key].append(elapsed / n_frames * 1e6)
-            received[m.key] = got
+    for m in interleaved(mixers, repeats, rng):
+        elapsed, got = asyncio.run(run_mixer(m, inputs[m.key]))
+        samples[m.key].append(elapsed / n_frames * 1e6)
+        received[m.key] = got
     return {"samples_us": samples, "received_samples": received}
 
 
@@ -214,28 +221,6 @@ def measure_kernel(n_streams: int, calls: int) -> dict[str, float]:
 # --------------------------------------------------------------------------- reporting
 
 
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """Aligned plain-text table; the first column is left-aligned, the rest right-aligned."""
-    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=True)]
-
-    def line(cells: Sequence[str]) -> str:
-        parts = [
-            str(c).ljust(w) if i == 0 else str(c).rjust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ]
-        return "  ".join(parts).rstrip()
-
-    return [line(headers), "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
-
-
-def _num(x: float | None, digits: int = 2) -> str:
-    return "-" if x is None else f"{x:.{digits}f}"
-
-
-def _ratio(a: float, b: float | None) -> float | None:
-    return None if b is None or b <= 0 else a / b
-
-
 def end_to_end_report(entries: list[dict[str, Any]], labels: dict[str, str]) -> list[str]:
     peers = [k for k in labels if k != "ours"]
     headers = ["N", *(f"{labels[k]} µs" for k in labels)]
@@ -244,27 +229,17 @@ def end_to_end_report(entries: list[dict[str, Any]], labels: dict[str, str]) -> 
         headers.append(f"≤{TARGET:g}x livekit")
     rows = []
     for e in entries:
-        row = [str(e["n_streams"]), *(_num(e["us_per_10ms"][k], 1) for k in labels)]
-        row += [_num(e["ratios"][k], 3) for k in peers]
+        row = [str(e["n_streams"]), *(num(e["us_per_10ms"][k], 1) for k in labels)]
+        row += [num(e["ratios"][k], 3) for k in peers]
         if "livekit" in labels:
             row.append(e["verdict"])
         rows.append(row)
     return format_table(headers, rows)
 
 
-def spread_line(entries: list[dict[str, Any]]) -> str:
-    spreads = []
-    for e in entries:
-        for key, xs in e["samples_us"].items():
-            if len(xs) >= 2:
-                spreads.append(((max(xs) - min(xs)) / statistics.median(xs), key, e["n_streams"]))
-    if not spreads:
-        return ""
-    worst = max(spreads)
-    med = statistics.median(s[0] for s in spreads)
-    return (
-        f"repeat spread (max-min)/median: median {med:.0%} over cells, "
-        f"worst {worst[0]:.0%} ({worst[1]}, N={worst[2]})"
+def end_to_end_spread_line(entries: list[dict[str, Any]]) -> str:
+    return spread_line(
+        (f"{key}, N={e['n_streams']}", xs) for e in entries for key, xs in e["samples_us"].items()
     )
 
 
@@ -274,10 +249,10 @@ def kernel_report(entries: list[dict[str, Any]]) -> list[str]:
     rows = [
         [
             str(e["n_streams"]),
-            _num(e["us"]["ours_unity"]),
-            _num(e["us"]["ours_weighted"]),
-            _num(e["us"]["numpy"]),
-            _num(e["us"]["numpy"] / e["us"]["ours_unity"], 1),
+            num(e["us"]["ours_unity"]),
+            num(e["us"]["ours_weighted"]),
+            num(e["us"]["numpy"]),
+            num(e["us"]["numpy"] / e["us"]["ours_unity"], 1),
         ]
         for e in entries
     ]
@@ -287,43 +262,15 @@ def kernel_report(entries: list[dict[str, Any]]) -> list[str]:
 # --------------------------------------------------------------------------- main
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument(
-        "--quick",
-        action="store_true",
-        help=f"smoke-test size: {QUICK_FRAMES} frames, {QUICK_REPEATS} repeats",
+    return parse_frames_repeats(
+        __doc__,
+        argv,
+        full=(DEFAULT_FRAMES, DEFAULT_REPEATS),
+        quick=(QUICK_FRAMES, QUICK_REPEATS),
+        frames_metavar="F",
+        frames_help="10 ms frames per stream per timed run",
     )
-    p.add_argument("--json", type=Path, metavar="PATH", help="also write every number as JSON")
-    p.add_argument(
-        "--frames",
-        type=_positive_int,
-        metavar="F",
-        help=f"10 ms frames per stream per timed run (default {DEFAULT_FRAMES})",
-    )
-    p.add_argument(
-        "--repeats",
-        type=_positive_int,
-        metavar="R",
-        help=f"timed runs per contender, median reported (default {DEFAULT_REPEATS})",
-    )
-    args = p.parse_args(argv)
-    if args.frames is None:
-        args.frames = QUICK_FRAMES if args.quick else DEFAULT_FRAMES
-    if args.repeats is None:
-        args.repeats = QUICK_REPEATS if args.quick else DEFAULT_REPEATS
-    return args
-
-
-def _progress(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -331,25 +278,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(SEED)
     end_to_end, kernel = [], []
     for n in N_STREAMS:
-        _progress(f"end to end N={n} ...")
+        progress(f"end to end N={n} ...")
         result = measure_end_to_end(mixers, n, args.frames, args.repeats, rng)
-        us = {k: statistics.median(v) for k, v in result["samples_us"].items()}
-        ratios = {m.key: _ratio(us["ours"], us[m.key]) for m in mixers if m.key != "ours"}
-        ratio = ratios.get("livekit")
-        verdict = "n/a" if ratio is None else ("PASS" if ratio <= TARGET else "MISS")
+        us = medians(result["samples_us"])
+        ratios = {m.key: ratio(us["ours"], us[m.key]) for m in mixers if m.key != "ours"}
         end_to_end.append(
             {
                 "n_streams": n,
                 "us_per_10ms": us,
                 "ratios": ratios,
                 "target_ratio": TARGET,
-                "verdict": verdict,
+                "verdict": ratio_verdict(ratios.get("livekit"), TARGET),
                 "samples_us": result["samples_us"],
                 "received_samples": result["received_samples"],
                 "expected_samples": args.frames * FRAME,
             }
         )
-        _progress(f"kernel N={n} ...")
+        progress(f"kernel N={n} ...")
         calls = QUICK_KERNEL_CALLS if args.quick else KERNEL_CALLS
         kernel.append({"n_streams": n, "us": measure_kernel(n, calls)})
     return {
@@ -376,10 +321,7 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
     labels = results["contenders"]
     out = ["livekit_audio mixer benchmark", *machine_summary(info)]
     out.append(f"mix kernel  {cfg['mix_kernel']}")
-    out += [
-        f"peer missing: {name} ({why}); its columns are skipped"
-        for name, why in results["missing_peers"].items()
-    ]
+    out += peer_missing_lines(results["missing_peers"])
     short = [
         f"{e['n_streams']}: {k} got {got} of {e['expected_samples']}"
         for e in results["end_to_end"]
@@ -396,7 +338,7 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
         f"ours 10 ms. Ratio ours/peer (lower is better); target ≤ {TARGET:g}x livekit at its "
         "default.",
         *end_to_end_report(results["end_to_end"], labels),
-        spread_line(results["end_to_end"]),
+        end_to_end_spread_line(results["end_to_end"]),
         "",
         "2. Raw mix of N buffers of 480 int16 samples, µs per call (min of 5 batches): ours with "
         "unity gains (exact int32 path) and gains 0.5 (float32 path); numpy = the expression in "
@@ -407,18 +349,7 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    info = machine_info()
-    results = run(args)
-    print("\n".join(report(results, info)))
-    if args.json is not None:
-        payload = {"machine": info, "machine_summary": machine_summary(info), **results}
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(
-            json.dumps(payload, indent=2, allow_nan=False) + "\n", encoding="utf-8"
-        )
-        _progress(f"wrote {args.json}")
-    return 0
+    return bench_main(parse_args(argv), run, report)
 
 
 if __name__ == "__main__":

@@ -17,19 +17,33 @@ from __future__ import annotations
 import argparse
 import functools
 import gc
-import json
 import random
 import statistics
 import sys
 import time
-import wave
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _machine import machine_info, machine_summary
+from _common import (
+    DEMO_SPEECH_FILE,
+    bench_main,
+    demo_speech_16k,
+    format_table,
+    interleaved,
+    load_peers,
+    medians,
+    num,
+    parse_frames_repeats,
+    peer_missing_lines,
+    progress,
+    ratio,
+    ratio_verdict,
+    spread_line,
+    wall_seconds,
+)
+from _machine import machine_summary
 
 import livekit_audio
 
@@ -51,34 +65,14 @@ DEFAULT_FRAMES, DEFAULT_REPEATS = 500, 7
 QUICK_FRAMES, QUICK_REPEATS = 100, 3
 SEED = 20261121
 
-SPEECH_FILE = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "data"
-    / "speech"
-    / "allison_demo-instruct_16k.wav"
-)
-
 # --------------------------------------------------------------------------- test signals
-
-
-@functools.cache
-def _speech_16k() -> np.ndarray | None:
-    """The demo speech clip as int16 mono at 16 kHz, or None when it is absent or unreadable."""
-    try:
-        with wave.open(str(SPEECH_FILE), "rb") as w:
-            if (w.getsampwidth(), w.getnchannels(), w.getframerate()) != (2, 1, 16000):
-                return None
-            return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.int16)
-    except (OSError, wave.Error, EOFError):
-        return None
 
 
 def signal_source() -> str:
     """A description of the input used for every measurement."""
-    if _speech_16k() is not None:
-        return f"speech: {SPEECH_FILE.name} (resampled to each input rate, tiled if short)"
-    return f"seeded pink-ish noise (seed {SEED}); speech file not found at {SPEECH_FILE}"
+    if demo_speech_16k() is not None:
+        return f"speech: {DEMO_SPEECH_FILE.name} (resampled to each input rate, tiled if short)"
+    return f"seeded pink-ish noise (seed {SEED}); speech file not found at {DEMO_SPEECH_FILE}"
 
 
 def _pink_noise(n: int, rate: int) -> np.ndarray:
@@ -93,11 +87,11 @@ def _pink_noise(n: int, rate: int) -> np.ndarray:
 
 @functools.cache
 def _speech_at(rate: int) -> np.ndarray:
-    return livekit_audio.resample(_speech_16k(), 16000, rate)
+    return livekit_audio.resample(demo_speech_16k(), 16000, rate)
 
 
 def _mono(rate: int, n: int) -> np.ndarray:
-    if _speech_16k() is None:
+    if demo_speech_16k() is None:
         return _pink_noise(n, rate)
     return np.resize(_speech_at(rate), n)  # tiles when the clip is shorter than asked
 
@@ -211,24 +205,18 @@ _PEERS: tuple[tuple[str, Callable[[], tuple[list[Streamer], list[OneShot]]]], ..
 )
 
 
-def _smoke(streamer: Streamer) -> None:
-    """Build a resampler and push one frame, so a broken install fails here, not mid-run."""
+def _smoke(peer: tuple[list[Streamer], list[OneShot]]) -> None:
+    """Build each streaming resampler and push one frame, so a broken install fails here."""
     frame = np.zeros((480, 1), dtype=np.int16)
-    streamer.make_push(48000, 16000, 1)(streamer.make_input(frame, 48000))
+    for streamer in peer[0]:
+        streamer.make_push(48000, 16000, 1)(streamer.make_input(frame, 48000))
 
 
 def load_contenders() -> tuple[list[Streamer], list[OneShot], dict[str, str]]:
     """Our contenders plus every peer that imports and runs; ``missing`` maps peer to reason."""
     streamers, oneshots = _ours()
-    missing: dict[str, str] = {}
-    for name, loader in _PEERS:
-        try:
-            peer_streamers, peer_oneshots = loader()
-            for s in peer_streamers:
-                _smoke(s)
-        except Exception as exc:  # noqa: BLE001 - any failure means "skip this peer"
-            missing[name] = f"{type(exc).__name__}: {exc}"
-            continue
+    peers, missing = load_peers(_PEERS, _smoke)
+    for peer_streamers, peer_oneshots in peers:
         streamers += peer_streamers
         oneshots += peer_oneshots
     return streamers, oneshots, missing
@@ -238,11 +226,11 @@ def load_contenders() -> tuple[list[Streamer], list[OneShot], dict[str, str]]:
 
 
 def _timed_pushes(push: Callable[[Any], Any], inputs: Sequence[Any]) -> float:
-    gc.collect()
-    start = time.perf_counter()
-    for item in inputs:
-        push(item)
-    return time.perf_counter() - start
+    def push_all() -> None:
+        for item in inputs:
+            push(item)
+
+    return wall_seconds(push_all)
 
 
 def measure_per_frame(
@@ -260,12 +248,9 @@ def measure_per_frame(
     for s in streamers:  # warm-up: filter-design caches, FFI set-up, allocator
         _timed_pushes(s.make_push(in_rate, out_rate, channels), inputs[s.key])
     samples: dict[str, list[float]] = {s.key: [] for s in streamers}
-    order = list(streamers)
-    for _ in range(repeats):
-        rng.shuffle(order)
-        for s in order:
-            push = s.make_push(in_rate, out_rate, channels)
-            samples[s.key].append(_timed_pushes(push, inputs[s.key]) / len(frames) * 1e6)
+    for s in interleaved(streamers, repeats, rng):
+        push = s.make_push(in_rate, out_rate, channels)
+        samples[s.key].append(_timed_pushes(push, inputs[s.key]) / len(frames) * 1e6)
     return samples
 
 
@@ -292,15 +277,12 @@ def measure_bulk(
         o.run(x, in_rate, out_rate)  # warm-up
     cpu: dict[str, list[float]] = {o.key: [] for o in oneshots}
     wall: dict[str, list[float]] = {o.key: [] for o in oneshots}
-    order = list(oneshots)
-    for _ in range(repeats):
-        rng.shuffle(order)
-        for o in order:
-            gc.collect()
-            c0, w0 = time.process_time(), time.perf_counter()
-            o.run(x, in_rate, out_rate)
-            cpu[o.key].append(time.process_time() - c0)
-            wall[o.key].append(time.perf_counter() - w0)
+    for o in interleaved(oneshots, repeats, rng):
+        gc.collect()
+        c0, w0 = time.process_time(), time.perf_counter()
+        o.run(x, in_rate, out_rate)
+        cpu[o.key].append(time.process_time() - c0)
+        wall[o.key].append(time.perf_counter() - w0)
     return {
         o.key: {
             "x_realtime_cpu": BULK_SECONDS / max(statistics.median(cpu[o.key]), 1e-9),
@@ -315,32 +297,8 @@ def measure_bulk(
 # --------------------------------------------------------------------------- reporting
 
 
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """Aligned plain-text table; the first column is left-aligned, the rest right-aligned."""
-    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=True)]
-
-    def line(cells: Sequence[str]) -> str:
-        parts = [
-            str(c).ljust(w) if i == 0 else str(c).rjust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ]
-        return "  ".join(parts).rstrip()
-
-    return [line(headers), "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
-
-
 def _conv(in_rate: int, out_rate: int) -> str:
     return f"{in_rate / 1000:g}k->{out_rate / 1000:g}k"
-
-
-def _num(x: float | None, digits: int = 2) -> str:
-    return "-" if x is None else f"{x:.{digits}f}"
-
-
-def _verdict(ratio: float | None, target: float) -> str:
-    if ratio is None:
-        return "n/a"
-    return "PASS" if ratio <= target else "MISS"
 
 
 def per_frame_report(entries: list[dict[str, Any]], labels: dict[str, str]) -> list[str]:
@@ -352,30 +310,19 @@ def per_frame_report(entries: list[dict[str, Any]], labels: dict[str, str]) -> l
     headers += [f"{labels[k]} ≤{TARGETS[k]:g}x" for k in judged]
     rows = []
     for e in entries:
-        row = [e["conversion"], str(e["channels"]), *(_num(e["us_per_frame"][k]) for k in labels)]
-        row += [_num(e["ratios"][k], 3) for k in peers]
+        row = [e["conversion"], str(e["channels"]), *(num(e["us_per_frame"][k]) for k in labels)]
+        row += [num(e["ratios"][k], 3) for k in peers]
         row += [e["targets"][k]["verdict"] for k in judged]
         rows.append(row)
     return format_table(headers, rows)
 
 
-def spread_line(entries: list[dict[str, Any]]) -> str:
+def per_frame_spread_line(entries: list[dict[str, Any]]) -> str:
     """How much the repeats of one cell disagree: (max − min) / median, over all cells."""
-    spreads = []
-    for e in entries:
-        for key, xs in e["samples_us"].items():
-            if len(xs) < 2:
-                continue
-            spreads.append(
-                ((max(xs) - min(xs)) / statistics.median(xs), key, e["conversion"], e["channels"])
-            )
-    if not spreads:
-        return ""
-    worst = max(spreads)
-    med = statistics.median(s[0] for s in spreads)
-    return (
-        f"repeat spread (max-min)/median: median {med:.0%} over cells, "
-        f"worst {worst[0]:.0%} ({worst[1]}, {worst[2]} ch{worst[3]})"
+    return spread_line(
+        (f"{key}, {e['conversion']} ch{e['channels']}", xs)
+        for e in entries
+        for key, xs in e["samples_us"].items()
     )
 
 
@@ -396,7 +343,7 @@ def bulk_report(entries: list[dict[str, Any]], labels: dict[str, str]) -> list[s
     for e in entries:
         xrt = {k: v["x_realtime_cpu"] for k, v in e["results"].items()}
         row = [e["conversion"], *(f"{xrt[k]:.0f}" for k in labels)]
-        row += [_num(xrt[k] / xrt["ours"], 3) for k in peers]
+        row += [num(xrt[k] / xrt["ours"], 3) for k in peers]
         rows.append(row)
     return format_table(headers, rows)
 
@@ -404,47 +351,15 @@ def bulk_report(entries: list[dict[str, Any]], labels: dict[str, str]) -> list[s
 # --------------------------------------------------------------------------- main
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument(
-        "--quick",
-        action="store_true",
-        help=f"smoke-test size: {QUICK_FRAMES} frames, {QUICK_REPEATS} repeats",
+    return parse_frames_repeats(
+        __doc__,
+        argv,
+        full=(DEFAULT_FRAMES, DEFAULT_REPEATS),
+        quick=(QUICK_FRAMES, QUICK_REPEATS),
+        frames_metavar="N",
+        frames_help="frames pushed per timed run",
     )
-    p.add_argument("--json", type=Path, metavar="PATH", help="also write every number as JSON")
-    p.add_argument(
-        "--frames",
-        type=_positive_int,
-        metavar="N",
-        help=f"frames pushed per timed run (default {DEFAULT_FRAMES})",
-    )
-    p.add_argument(
-        "--repeats",
-        type=_positive_int,
-        metavar="R",
-        help=f"timed runs per contender, median reported (default {DEFAULT_REPEATS})",
-    )
-    args = p.parse_args(argv)
-    if args.frames is None:
-        args.frames = QUICK_FRAMES if args.quick else DEFAULT_FRAMES
-    if args.repeats is None:
-        args.repeats = QUICK_REPEATS if args.quick else DEFAULT_REPEATS
-    return args
-
-
-def _progress(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-def _ratio(a: float, b: float | None) -> float | None:
-    return None if b is None or b <= 0 else a / b
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -454,17 +369,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for in_rate, out_rate in CONVERSIONS:
         conv = _conv(in_rate, out_rate)
         for ch in CHANNELS:
-            _progress(f"per-frame {conv} ch{ch} ...")
+            progress(f"per-frame {conv} ch{ch} ...")
             samples = measure_per_frame(
                 streamers, in_rate, out_rate, ch, args.frames, args.repeats, rng
             )
-            us = {k: statistics.median(v) for k, v in samples.items()}
-            ratios = {s.key: _ratio(us["ours"], us[s.key]) for s in streamers if s.key != "ours"}
+            us = medians(samples)
+            ratios = {s.key: ratio(us["ours"], us[s.key]) for s in streamers if s.key != "ours"}
             targets = {
                 k: {
                     "max_ratio": t,
                     "ratio": ratios.get(k),
-                    "verdict": _verdict(ratios.get(k), t) if ch == 1 else "-",
+                    "verdict": ratio_verdict(ratios.get(k), t) if ch == 1 else "-",
                 }
                 for k, t in TARGETS.items()
             }
@@ -481,7 +396,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     "samples_us": samples,
                 }
             )
-        _progress(f"latency {conv} ...")
+        progress(f"latency {conv} ...")
         latency.append(
             {
                 "conversion": conv,
@@ -491,7 +406,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "ms": {s.key: measure_latency(s, in_rate, out_rate) for s in streamers},
             }
         )
-        _progress(f"bulk {conv} ...")
+        progress(f"bulk {conv} ...")
         bulk.append(
             {
                 "conversion": conv,
@@ -532,10 +447,7 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
         *machine_summary(info),
         f"input       {cfg['input']}",
     ]
-    out += [
-        f"peer missing: {name} ({why}); its columns are skipped"
-        for name, why in results["missing_peers"].items()
-    ]
+    out += peer_missing_lines(results["missing_peers"])
     out += [
         "",
         f"1. Streaming cost per 10 ms int16 frame (µs), amortized: {cfg['frames']} consecutive "
@@ -543,7 +455,7 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
         "interleaved repeats. Ours and livekit at MEDIUM. Ratios: ours/peer cost (lower is "
         "better); targets judged on mono rows.",
         *per_frame_report(results["per_frame"], streaming),
-        spread_line(results["per_frame"]),
+        per_frame_spread_line(results["per_frame"]),
         "",
         f"2. Held back (ms) after {cfg['latency_after_s']:g} s pushed frame by frame, mono: "
         "ideal output so far minus output returned; 'at 1 s / max over any push'.",
@@ -557,18 +469,7 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    info = machine_info()
-    results = run(args)
-    print("\n".join(report(results, info)))
-    if args.json is not None:
-        payload = {"machine": info, "machine_summary": machine_summary(info), **results}
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(
-            json.dumps(payload, indent=2, allow_nan=False) + "\n", encoding="utf-8"
-        )
-        _progress(f"wrote {args.json}")
-    return 0
+    return bench_main(parse_args(argv), run, report)
 
 
 if __name__ == "__main__":

@@ -39,19 +39,32 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import json
 import random
 import statistics
 import sys
 import time
-import wave
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _machine import machine_info, machine_summary
+from _common import (
+    DEMO_SPEECH_FILE,
+    bench_main,
+    demo_speech_16k,
+    error_text,
+    format_table,
+    interleaved,
+    medians,
+    num,
+    parse_frames_repeats,
+    peer_missing_lines,
+    progress,
+    ratio,
+    spread,
+    wall_seconds,
+)
+from _machine import machine_summary
 
 import livekit_audio as la
 
@@ -69,37 +82,19 @@ ROWS: tuple[tuple[str, str], ...] = (
     ("stream_ns", "+ AudioStream 48k->16k + NS"),
 )
 
-SPEECH_FILE = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "data"
-    / "speech"
-    / "allison_demo-instruct_16k.wav"
-)
-
 
 # --------------------------------------------------------------------------- inputs
 
 
-def _speech_16k() -> np.ndarray | None:
-    try:
-        with wave.open(str(SPEECH_FILE), "rb") as w:
-            if w.getframerate() != 16000 or w.getnchannels() != 1 or w.getsampwidth() != 2:
-                return None
-            return np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).copy()
-    except (OSError, EOFError, wave.Error):
-        return None
-
-
 def input_description() -> str:
-    if _speech_16k() is not None:
-        return f"speech: {SPEECH_FILE.name} resampled to 48 kHz (tiled if short)"
-    return f"seeded noise (seed {SEED}); speech file not found at {SPEECH_FILE}"
+    if demo_speech_16k() is not None:
+        return f"speech: {DEMO_SPEECH_FILE.name} resampled to 48 kHz (tiled if short)"
+    return f"seeded noise (seed {SEED}); speech file not found at {DEMO_SPEECH_FILE}"
 
 
 def make_input(n_frames: int) -> list[np.ndarray]:
     """``n_frames`` consecutive 10 ms int16 frames at 48 kHz."""
-    speech = _speech_16k()
+    speech = demo_speech_16k()
     if speech is not None:
         x = la.resample(speech, 16000, IN_RATE)
     else:
@@ -252,7 +247,7 @@ def load_sides() -> tuple[list[Side], dict[str, str]]:
     try:
         peer = _livekit()
     except Exception as exc:  # noqa: BLE001 - any failure means "skip this peer"
-        missing["livekit (rtc)"] = f"{type(exc).__name__}: {exc}"
+        missing["livekit (rtc)"] = error_text(exc)
         return sides, missing
     try:  # does a local-track stream deliver without a room? (it does in livekit 1.2)
         frames = [peer.make_frame(a) for a in make_input(20)]
@@ -264,7 +259,7 @@ def load_sides() -> tuple[list[Side], dict[str, str]]:
             )
             return sides, missing
     except Exception as exc:  # noqa: BLE001
-        missing["livekit (rtc)"] = f"AudioStream on a local track failed: {type(exc).__name__}: {exc}"
+        missing["livekit (rtc)"] = f"AudioStream on a local track failed: {error_text(exc)}"
         return sides, missing
     return [*sides, peer], missing
 
@@ -283,23 +278,20 @@ async def measure_realtime(
             await run_pipeline(s, warm[s.key], row)
     entries = []
     for row, label in ROWS:
-        _progress(f"real time: {label} ...")
+        progress(f"real time: {label} ...")
         samples: dict[str, list[float]] = {s.key: [] for s in sides}
         walls: dict[str, list[float]] = {s.key: [] for s in sides}
         received: dict[str, int] = {}
-        order = list(sides)
-        for _ in range(repeats):
-            rng.shuffle(order)
-            for s in order:
-                cpu, wall, got = await run_pipeline(s, inputs[s.key], row)
-                samples[s.key].append(cpu / n_frames * 1e6)
-                walls[s.key].append(wall)
-                received[s.key] = got
+        for s in interleaved(sides, repeats, rng):
+            cpu, wall, got = await run_pipeline(s, inputs[s.key], row)
+            samples[s.key].append(cpu / n_frames * 1e6)
+            walls[s.key].append(wall)
+            received[s.key] = got
         entries.append(
             {
                 "row": row,
                 "label": label,
-                "cpu_us_per_frame": {k: statistics.median(v) for k, v in samples.items()},
+                "cpu_us_per_frame": medians(samples),
                 "samples_us": samples,
                 "wall_seconds": walls,
                 "received_samples": received,
@@ -397,16 +389,10 @@ def measure_by_hand(
         runs["livekit"] = _hand_livekit(data)
     blocks = {k: fn() for k, fn in runs.items()}  # warm-up, and what each produced
     samples: dict[str, list[float]] = {k: [] for k in runs}
-    order = list(runs)
-    for _ in range(repeats):
-        rng.shuffle(order)
-        for k in order:
-            gc.collect()
-            t0 = time.perf_counter()
-            runs[k]()
-            samples[k].append((time.perf_counter() - t0) / n_frames * 1e6)
+    for k in interleaved(list(runs), repeats, rng):
+        samples[k].append(wall_seconds(runs[k]) / n_frames * 1e6)
     return {
-        "us_per_frame": {k: statistics.median(v) for k, v in samples.items()},
+        "us_per_frame": medians(samples),
         "samples_us": samples,
         "blocks": blocks,
         "frames": n_frames,
@@ -416,34 +402,8 @@ def measure_by_hand(
 # --------------------------------------------------------------------------- reporting
 
 
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """Aligned plain-text table; the first column is left-aligned, the rest right-aligned."""
-    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows)]
-
-    def line(cells: Sequence[str]) -> str:
-        parts = [
-            str(c).ljust(w) if i == 0 else str(c).rjust(w)
-            for i, (c, w) in enumerate(zip(cells, widths))
-        ]
-        return "  ".join(parts).rstrip()
-
-    return [line(headers), "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
-
-
-def _num(x: float | None, digits: int = 1) -> str:
-    return "-" if x is None else f"{x:.{digits}f}"
-
-
-def _ratio(a: float | None, b: float | None) -> float | None:
-    return None if a is None or b is None or b <= 0 else a / b
-
-
 def _spread(samples: dict[str, list[float]]) -> list[float]:
-    return [
-        (max(v) - min(v)) / statistics.median(v)
-        for v in samples.values()
-        if len(v) >= 2 and statistics.median(v) > 0
-    ]
+    return [spread(v) for v in samples.values() if len(v) >= 2 and statistics.median(v) > 0]
 
 
 def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
@@ -451,10 +411,7 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
     has_lk = "livekit" in results["contenders"]
     out = ["livekit_audio AudioStream pipeline benchmark", *machine_summary(info)]
     out.append(f"input       {cfg['input']}")
-    out += [
-        f"peer missing: {name} ({why}); its columns are skipped"
-        for name, why in results["missing_peers"].items()
-    ]
+    out += peer_missing_lines(results["missing_peers"])
     for e in results["realtime"]:
         for k, got in e["received_samples"].items():
             if got < e["expected_samples"]:
@@ -475,9 +432,9 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
     rows = []
     for e in results["realtime"]:
         us = e["cpu_us_per_frame"]
-        row = [e["label"], _num(us["ours"])]
+        row = [e["label"], num(us["ours"], 1)]
         if has_lk:
-            row += [_num(us.get("livekit")), _num(_ratio(us["ours"], us.get("livekit")), 3)]
+            row += [num(us.get("livekit"), 1), num(ratio(us["ours"], us.get("livekit")), 3)]
         rows.append(row)
     spreads = [s for e in results["realtime"] for s in _spread(e["samples_us"])]
     out += [
@@ -502,7 +459,7 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
     )
 
     rows = [
-        [e["label"], _num(e["wall_us_per_frame"]), _num(e["cpu_us_per_frame"])]
+        [e["label"], num(e["wall_us_per_frame"], 1), num(e["cpu_us_per_frame"], 1)]
         for e in results["offline"]
     ]
     out += [
@@ -515,11 +472,11 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
 
     hand = results["by_hand"]
     headers = ["48k->16k resample + 10 ms re-chunk + NS", "ours µs"]
-    row = ["per 10 ms input frame", _num(hand["us_per_frame"]["ours"], 2)]
+    row = ["per 10 ms input frame", num(hand["us_per_frame"]["ours"], 2)]
     if "livekit" in hand["us_per_frame"]:
         headers += ["livekit µs", "ours/livekit"]
         lk = hand["us_per_frame"]["livekit"]
-        row += [_num(lk, 2), _num(_ratio(hand["us_per_frame"]["ours"], lk), 3)]
+        row += [num(lk, 2), num(ratio(hand["us_per_frame"]["ours"], lk), 3)]
     out += [
         "",
         "3. The same DSP chained by hand, no async layer (ours AudioResampler + FrameChunker + "
@@ -534,57 +491,34 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
 # --------------------------------------------------------------------------- main
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument(
-        "--quick", action="store_true",
-        help=f"smoke-test size: {QUICK_FRAMES} frames, {QUICK_REPEATS} repeat",
+    return parse_frames_repeats(
+        __doc__,
+        argv,
+        full=(DEFAULT_FRAMES, DEFAULT_REPEATS),
+        quick=(QUICK_FRAMES, QUICK_REPEATS),
+        frames_metavar="F",
+        frames_help="10 ms frames per timed run",
+        repeats_help="timed runs per contender and row, median reported",
+        frames_above=SLACK_FRAMES,
     )
-    p.add_argument("--json", type=Path, metavar="PATH", help="also write every number as JSON")
-    p.add_argument(
-        "--frames", type=_positive_int, metavar="F",
-        help=f"10 ms frames per timed run (default {DEFAULT_FRAMES}; > {SLACK_FRAMES})",
-    )
-    p.add_argument(
-        "--repeats", type=_positive_int, metavar="R",
-        help=f"timed runs per contender and row, median reported (default {DEFAULT_REPEATS})",
-    )
-    args = p.parse_args(argv)
-    if args.frames is None:
-        args.frames = QUICK_FRAMES if args.quick else DEFAULT_FRAMES
-    if args.frames <= SLACK_FRAMES:
-        p.error(f"--frames must be > {SLACK_FRAMES}")
-    if args.repeats is None:
-        args.repeats = QUICK_REPEATS if args.quick else DEFAULT_REPEATS
-    return args
-
-
-def _progress(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     sides, missing = load_sides()
     rng = random.Random(SEED)
     realtime = asyncio.run(measure_realtime(sides, args.frames, args.repeats, rng))
-    _progress("asyncio tick ...")
+    progress("asyncio tick ...")
     tick = asyncio.run(measure_tick(min(args.frames, 100), args.repeats))
-    _progress("offline ...")
+    progress("offline ...")
     offline = asyncio.run(measure_offline(sides[0], args.frames, args.repeats))
-    _progress("by hand ...")
+    progress("by hand ...")
     try:
         _hand_livekit(make_input(2))()
         livekit_hand = True
     except Exception as exc:  # noqa: BLE001
         livekit_hand = False
-        missing.setdefault("livekit (rtc) DSP", f"{type(exc).__name__}: {exc}")
+        missing.setdefault("livekit (rtc) DSP", error_text(exc))
     by_hand = measure_by_hand(
         sides, args.frames * HAND_FRAMES_FACTOR, args.repeats, rng, livekit_hand
     )
@@ -609,18 +543,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    info = machine_info()
-    results = run(args)
-    print("\n".join(report(results, info)))
-    if args.json is not None:
-        payload = {"machine": info, "machine_summary": machine_summary(info), **results}
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(
-            json.dumps(payload, indent=2, allow_nan=False) + "\n", encoding="utf-8"
-        )
-        _progress(f"wrote {args.json}")
-    return 0
+    return bench_main(parse_args(argv), run, report)
 
 
 if __name__ == "__main__":

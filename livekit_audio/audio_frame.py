@@ -317,6 +317,45 @@ def frame_samples(frame: Any) -> memoryview:
     return _as_bytes(view)[:needed].cast("h")
 
 
+def _common_layout(frames: Sequence[Any]) -> tuple[int, int, list[int]]:
+    """The sample rate and channel count ``frames`` share, and each one's samples per channel.
+
+    Raises
+    ------
+    TypeError
+        If an item is not frame-like (the message gives its index).
+    ValueError
+        If sample rates or channel counts differ (the message gives the expected and actual
+        values and the frame index).
+    """
+    sample_rate = num_channels = 0
+    lengths = []
+    for i, frame in enumerate(frames):
+        try:
+            rate, channels, length = (
+                frame.sample_rate,
+                frame.num_channels,
+                frame.samples_per_channel,
+            )
+        except AttributeError:
+            raise TypeError(
+                f"frame {i} is not an AudioFrame (data, sample_rate, num_channels, "
+                f"samples_per_channel), got {type(frame).__name__}"
+            ) from None
+        if i == 0:
+            sample_rate, num_channels = rate, channels
+        elif rate != sample_rate:
+            raise ValueError(
+                f"sample rate mismatch at frame {i}: expected {sample_rate}, got {rate}"
+            )
+        elif channels != num_channels:
+            raise ValueError(
+                f"channel count mismatch at frame {i}: expected {num_channels}, got {channels}"
+            )
+        lengths.append(length)
+    return sample_rate, num_channels, lengths
+
+
 def combine_audio_frames(frames: AudioFrameLike | Sequence[AudioFrameLike]) -> AudioFrame:
     """Concatenate frames into one frame (one allocation, one copy pass).
 
@@ -345,30 +384,7 @@ def combine_audio_frames(frames: AudioFrameLike | Sequence[AudioFrameLike]) -> A
             frames = list(frames)  # type: ignore[arg-type]
     if not frames:
         raise ValueError("combine_audio_frames needs at least one frame, got none")
-    sample_rate = num_channels = None
-    total = 0
-    for i, frame in enumerate(frames):
-        try:
-            rate, channels, length = (
-                frame.sample_rate,
-                frame.num_channels,
-                frame.samples_per_channel,
-            )
-        except AttributeError:
-            raise TypeError(
-                f"frame {i} is not an AudioFrame (data, sample_rate, num_channels, "
-                f"samples_per_channel), got {type(frame).__name__}"
-            ) from None
-        if i == 0:
-            sample_rate, num_channels = rate, channels
-        if rate != sample_rate:
-            raise ValueError(
-                f"sample rate mismatch at frame {i}: expected {sample_rate}, got {rate}"
-            )
-        if channels != num_channels:
-            raise ValueError(
-                f"channel count mismatch at frame {i}: expected {num_channels}, got {channels}"
-            )
-        total += length
+    sample_rate, num_channels, lengths = _common_layout(frames)
+    total = sum(lengths)
     joined = bytearray().join([frame_samples(f) for f in frames])
     return AudioFrame._trusted(memoryview(joined).cast("h"), sample_rate, num_channels, total)

@@ -20,7 +20,7 @@ import numpy as np
 from livekit_audio._log import logger
 from livekit_audio._native import _mix as _k
 from livekit_audio.channels import remix_channels
-from livekit_audio.audio_frame import AudioFrame, frame_samples
+from livekit_audio.audio_frame import AudioFrame, _common_layout, frame_samples
 from livekit_audio.resampler import (
     MAX_CHANNELS,
     MAX_SAMPLE_RATE_HZ,
@@ -711,23 +711,8 @@ def mix_frames(
         frames = list(frames)
     if not frames:
         raise ValueError("mix_frames needs at least one frame, got none")
-    rate = channels = 0
-    longest = 0
-    for i, frame in enumerate(frames):
-        try:
-            r, c, n = frame.sample_rate, frame.num_channels, frame.samples_per_channel
-        except AttributeError:
-            raise TypeError(
-                f"frame {i} is not an AudioFrame (data, sample_rate, num_channels, "
-                f"samples_per_channel), got {type(frame).__name__}"
-            ) from None
-        if i == 0:
-            rate, channels = r, c
-        elif r != rate:
-            raise ValueError(f"sample rate mismatch at frame {i}: expected {rate}, got {r}")
-        elif c != channels:
-            raise ValueError(f"channel count mismatch at frame {i}: expected {channels}, got {c}")
-        longest = max(longest, int(n))
+    rate, channels, lengths = _common_layout(frames)
+    longest = max(0, *(int(n) for n in lengths))
     if gains is not None:
         gains = list(gains)
         if len(gains) != len(frames):
