@@ -74,6 +74,13 @@ la_status la_ns_init(la_ns *ns, int32_t sample_rate_hz, int32_t num_channels, fl
         ns->window[i] = (float)sqrt(hann);
     }
     double bin_hz = (double)sample_rate_hz / (double)ns->nfft;
+    ns->band_4k = (int32_t)floor(4000.0 / bin_hz);
+    ns->band_8k = (int32_t)floor(8000.0 / bin_hz);
+    if (ns->band_8k >= ns->bins) {
+        ns->band_8k = ns->bins - 1;
+    }
+    ns->suppress_noise = 1;
+    ns->res_leakage = 0.0f;
     ns->band_lo = (int32_t)ceil(300.0 / bin_hz);
     ns->band_hi = (int32_t)floor(4000.0 / bin_hz);
     if (ns->band_hi >= ns->bins) {
@@ -85,6 +92,8 @@ la_status la_ns_init(la_ns *ns, int32_t sample_rate_hz, int32_t num_channels, fl
 
 void la_ns_reset(la_ns *ns) {
     memset(ns->analysis, 0, sizeof(ns->analysis));
+    memset(ns->echo_analysis, 0, sizeof(ns->echo_analysis));
+    memset(ns->echo_power, 0, sizeof(ns->echo_power));
     memset(ns->overlap, 0, sizeof(ns->overlap));
     memset(ns->frame, 0, sizeof(ns->frame));
     for (int32_t k = 0; k < LA_APM_MAX_BINS; ++k) {
@@ -92,6 +101,7 @@ void la_ns_reset(la_ns *ns) {
         ns->spp_smoothed[k] = 0.5f;
         ns->clean_snr_prev[k] = 1.0f;
         ns->gain[k] = 1.0f;
+        ns->res_gain[k] = 1.0f;
     }
     ns->frames_seen = 0;
     ns->speech_probability = 0.0f;
@@ -176,7 +186,40 @@ static void la_ns_update_gain(la_ns *ns) {
     }
 }
 
-void la_ns_process(la_ns *ns, float *const *x) {
+/* Residual echo suppression gain from the echo estimate's spectrum: the residual is taken as
+ * leakage * |Yhat|^2 (the AEC's leakage estimate, at least -20 dB), oversubtracted 2x, with a
+ * -30 dB floor; attack at once, release at half per block so the tail of an echo burst does
+ * not come back between words. Above 8 kHz, where the adaptive filter does not run, the gain
+ * follows the 4-8 kHz mean. A gain near 1 wherever the error is dominated by near-end speech
+ * keeps double talk intact. */
+static void la_ns_update_res_gain(la_ns *ns) {
+    const int32_t bins = ns->bins;
+    const float leak = ns->res_leakage > 0.01f ? ns->res_leakage : 0.01f;
+    const float *restrict pe = ns->power;
+    const float *restrict py = ns->echo_power;
+    float *restrict g = ns->res_gain;
+    const int32_t top = ns->band_8k;
+    for (int32_t k = 0; k <= top; ++k) {
+        float residual = 2.0f * leak * py[k];
+        float target = 1.0f - residual / (pe[k] + 1e-3f);
+        target = target < 0.0316f ? 0.0316f : target;
+        float released = 0.5f * g[k] + 0.5f * target;
+        g[k] = target < g[k] ? target : released;
+    }
+    if (top + 1 < bins) {
+        float mean = 0.0f;
+        int32_t lo = ns->band_4k < top ? ns->band_4k : top;
+        for (int32_t k = lo; k <= top; ++k) {
+            mean += g[k];
+        }
+        mean /= (float)(top - lo + 1);
+        for (int32_t k = top + 1; k < bins; ++k) {
+            g[k] = mean;
+        }
+    }
+}
+
+void la_ns_process(la_ns *ns, float *const *x, float *const *echo) {
     const int32_t hop = ns->hop;
     const int32_t wlen = ns->window_len;
     const int32_t bins = ns->bins;
@@ -191,7 +234,8 @@ void la_ns_process(la_ns *ns, float *const *x) {
         for (int32_t i = 0; i < wlen; ++i) {
             ns->frame[i] = a[i] * ns->window[i];
         }
-        /* frame[wlen..nfft) stays zero */
+        /* zero padding: the synthesis IFFT below reuses frame and leaves its tail set */
+        memset(ns->frame + wlen, 0, sizeof(float) * (size_t)(ns->nfft - wlen));
         la_rfft(&ns->fft, ns->frame, ns->spec_re[c], ns->spec_im[c]);
         const float *restrict re = ns->spec_re[c];
         const float *restrict im = ns->spec_im[c];
@@ -205,11 +249,41 @@ void la_ns_process(la_ns *ns, float *const *x) {
             ns->power[k] *= inv;
         }
     }
-    la_ns_update_noise(ns);
-    if (ns->frames_seen < LA_NS_INIT_FRAMES) {
-        ns->frames_seen++;
+    if (echo != NULL) {
+        for (int32_t k = 0; k < bins; ++k) {
+            ns->echo_power[k] = 0.0f;
+        }
+        for (int32_t c = 0; c < nch; ++c) {
+            float *restrict a = ns->echo_analysis[c];
+            memmove(a, a + hop, (size_t)hop * sizeof(float));
+            memcpy(a + hop, echo[c], (size_t)hop * sizeof(float));
+            for (int32_t i = 0; i < wlen; ++i) {
+                ns->frame[i] = a[i] * ns->window[i];
+            }
+            memset(ns->frame + wlen, 0, sizeof(float) * (size_t)(ns->nfft - wlen));
+            la_rfft(&ns->fft, ns->frame, ns->echo_re, ns->echo_im);
+            for (int32_t k = 0; k < bins; ++k) {
+                ns->echo_power[k] += (ns->echo_re[k] * ns->echo_re[k] + ns->echo_im[k] * ns->echo_im[k]) / (float)nch;
+            }
+        }
     }
-    la_ns_update_gain(ns);
+    if (ns->suppress_noise) {
+        la_ns_update_noise(ns);
+        if (ns->frames_seen < LA_NS_INIT_FRAMES) {
+            ns->frames_seen++;
+        }
+        la_ns_update_gain(ns);
+    } else {
+        for (int32_t k = 0; k < bins; ++k) {
+            ns->gain[k] = 1.0f;
+        }
+    }
+    if (echo != NULL) {
+        la_ns_update_res_gain(ns);
+        for (int32_t k = 0; k < bins; ++k) {
+            ns->gain[k] *= ns->res_gain[k];
+        }
+    }
     /* Mean square of the noise estimate per sample (Parseval over the windowed frame; the
      * squared window sums to wlen / 2). */
     double total = (double)ns->noise_psd[0] + (double)ns->noise_psd[bins - 1];
