@@ -41,7 +41,14 @@ COMMON_C = ["csrc/la_cpu.c"]
 NATIVE_MODULES = {
     "_resample": ["csrc/la_resample.c"],
     "_mix": ["csrc/la_mix.c"],
-    "_apm": ["csrc/la_apm.c", "csrc/la_hpf.c", "csrc/la_ns.c", "csrc/la_agc.c", "csrc/la_fft.c"],
+    "_apm": [
+        "csrc/la_apm.c",
+        "csrc/la_hpf.c",
+        "csrc/la_ns.c",
+        "csrc/la_agc.c",
+        "csrc/la_aec.c",
+        "csrc/la_fft.c",
+    ],
 }
 
 

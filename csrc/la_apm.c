@@ -36,8 +36,13 @@ la_status la_apm_init(la_apm *apm, const la_apm_config *config) {
     apm->config = *config;
     apm->hop = rate / 100;
     la_status rc = la_hpf_design(&apm->hpf, (double)rate, LA_HPF_CUTOFF_HZ);
-    if (rc == LA_OK && config->noise_suppression) {
+    if (rc == LA_OK && (config->noise_suppression || config->echo_cancellation)) {
+        /* the spectral stage also suppresses residual echo, so it runs for either feature */
         rc = la_ns_init(&apm->ns, rate, config->num_channels, config->ns_floor_db);
+        apm->ns.suppress_noise = config->noise_suppression;
+    }
+    if (rc == LA_OK && config->echo_cancellation) {
+        rc = la_aec_init(&apm->aec, rate, config->num_channels, config->aec_tail_ms);
     }
     if (rc == LA_OK && config->auto_gain_control) {
         rc = la_agc_init(&apm->agc, rate, config->num_channels, config->agc_target_dbfs,
@@ -52,8 +57,11 @@ la_status la_apm_init(la_apm *apm, const la_apm_config *config) {
 
 void la_apm_reset(la_apm *apm) {
     la_hpf_reset(&apm->hpf);
-    if (apm->config.noise_suppression) {
+    if (apm->config.noise_suppression || apm->config.echo_cancellation) {
         la_ns_reset(&apm->ns);
+    }
+    if (apm->config.echo_cancellation) {
+        la_aec_reset(&apm->aec);
     }
     if (apm->config.auto_gain_control) {
         la_agc_reset(&apm->agc);
@@ -63,10 +71,17 @@ void la_apm_reset(la_apm *apm) {
     apm->stats.input_level_dbfs = -120.0f;
     apm->stats.output_level_dbfs = -120.0f;
     apm->stats.render_level_dbfs = -120.0f;
+    apm->stats.echo_delay_ms = -1.0f;
+}
+
+void la_apm_set_stream_delay_ms(la_apm *apm, int32_t delay_ms) {
+    if (apm->config.echo_cancellation) {
+        la_aec_set_delay_hint(&apm->aec, (int64_t)delay_ms * apm->config.sample_rate_hz / 1000);
+    }
 }
 
 int32_t la_apm_delay_samples(const la_apm *apm) {
-    return apm->config.noise_suppression ? apm->hop : 0;
+    return (apm->config.noise_suppression || apm->config.echo_cancellation) ? apm->hop : 0;
 }
 
 static inline int16_t la_apm_to_s16(float v) {
@@ -109,9 +124,16 @@ la_status la_apm_process_capture(la_apm *apm, int16_t *data, int64_t n_frames) {
                 la_hpf_process(&apm->hpf, c, planar[c], hop);
             }
         }
-        /* (echo canceller slot) */
-        if (apm->config.noise_suppression) {
-            la_ns_process(&apm->ns, planar);
+        float *echo[LA_APM_MAX_CHANNELS];
+        if (apm->config.echo_cancellation) {
+            for (int32_t c = 0; c < nch; ++c) {
+                echo[c] = apm->echo[c];
+            }
+            la_aec_process(&apm->aec, planar, echo);
+            apm->ns.res_leakage = apm->aec.leakage[0];
+        }
+        if (apm->config.noise_suppression || apm->config.echo_cancellation) {
+            la_ns_process(&apm->ns, planar, apm->config.echo_cancellation ? echo : NULL);
         }
         if (apm->config.auto_gain_control) {
             float hint = apm->config.noise_suppression ? apm->ns.speech_probability : -1.0f;
@@ -146,6 +168,17 @@ la_status la_apm_process_capture(la_apm *apm, int16_t *data, int64_t n_frames) {
             st->noise_floor_dbfs = apm->agc.floor_db;
         }
         st->agc_gain_db = apm->config.auto_gain_control ? apm->agc.gain_db : 0.0f;
+        if (apm->config.echo_cancellation) {
+            const la_aec *a = &apm->aec;
+            st->echo_delay_ms = a->echo_delay_ms;
+            st->erle_db = a->erle_db;
+            st->render_overruns = a->render_overruns;
+            st->render_underruns = a->render_underruns;
+            st->delay_changes = a->delay_changes;
+            st->divergences = a->divergences;
+            st->render_buffer_ms =
+                1000.0f * (float)(a->render_written - a->capture_done) / (float)apm->config.sample_rate_hz;
+        }
     }
     return LA_OK;
 }
@@ -170,6 +203,9 @@ la_status la_apm_process_render(la_apm *apm, const int16_t *data, int64_t n_fram
         sum += (double)data[i] * (double)data[i];
     }
     apm->stats.render_level_dbfs = la_level_dbfs(sum, n);
+    if (apm->config.echo_cancellation) {
+        la_aec_push_render(&apm->aec, data, n_frames, num_channels);
+    }
     apm->stats.render_frames += n_frames / apm->hop;
     return LA_OK;
 }

@@ -200,6 +200,13 @@ typedef struct la_ns {
     float gain[LA_APM_MAX_BINS];
     int32_t hop, window_len, nfft, bins, num_channels;
     int32_t frames_seen;
+    float echo_analysis[LA_APM_MAX_CHANNELS][2 * LA_APM_MAX_HOP]; /* echo estimate input */
+    float echo_power[LA_APM_MAX_BINS];  /* channel-mean |Yhat|^2 of the echo estimate */
+    float echo_re[LA_APM_MAX_BINS], echo_im[LA_APM_MAX_BINS];
+    float res_gain[LA_APM_MAX_BINS];    /* residual echo suppression gain, smoothed */
+    float res_leakage;                  /* residual / echo-estimate power ratio (from the AEC) */
+    int32_t suppress_noise;             /* 0: the stage only suppresses residual echo */
+    int32_t band_4k, band_8k;           /* bins of 4 and 8 kHz (upper band follows 4-8 kHz) */
     float gain_floor;           /* linear */
     float speech_probability;   /* mean a-posteriori speech presence, 300 Hz - 4 kHz */
     float noise_power;          /* mean square of the noise estimate, int16 units^2 */
@@ -208,8 +215,9 @@ typedef struct la_ns {
 
 la_status la_ns_init(la_ns *ns, int32_t sample_rate_hz, int32_t num_channels, float floor_db);
 void la_ns_reset(la_ns *ns);
-/* Processes one hop per channel in place (planar x[c] of hop samples); output lags by hop. */
-void la_ns_process(la_ns *ns, float *const *x);
+/* Processes one hop per channel in place (planar x[c] of hop samples); output lags by hop.
+ * echo: planar echo estimates aligned with x (residual echo suppression), or NULL. */
+void la_ns_process(la_ns *ns, float *const *x, float *const *echo);
 
 /* Automatic gain control: VAD-gated speech level, capped gain in pauses, look-ahead limiter. */
 #define LA_AGC_FLOOR_WINDOWS 8 /* noise floor: minimum over 8 windows of 20 frames (1.6 s) */
@@ -234,6 +242,65 @@ void la_agc_reset(la_agc *agc);
 /* speech_hint: the noise suppressor's speech presence in [0, 1], or < 0 when it is off. */
 void la_agc_process(la_agc *agc, float *const *x, float speech_hint);
 
+/* Echo canceller: bounded render buffer, envelope-correlation delay estimator, and a
+ * partitioned-block frequency-domain adaptive filter (foreground/background pair) on the
+ * 0-8 kHz bins. It writes the linear error into the capture and its echo estimate alongside;
+ * the spectral stage (la_ns) suppresses the residual. */
+#define LA_AEC_MAX_PARTITIONS 64           /* 10 ms each: up to 640 ms of echo tail */
+#define LA_AEC_MAX_BINS 257                /* bins of the FFT up to 8 kHz, at any rate */
+#define LA_AEC_RING (2 * 48000 + 4096)     /* render history, samples (2 s at 48 kHz) */
+#define LA_AEC_ENV_BLOCK_MS 2              /* delay estimator resolution */
+#define LA_AEC_ENV_LEN 1024                /* envelope history, blocks (2 s) */
+
+typedef struct la_aec {
+    la_fft fft;
+    float fft_work[2 * LA_APM_MAX_FFT + 3 * LA_APM_MAX_FFT / 2 + 64];
+    int32_t rate, hop, nfft, bins, active_bins, partitions, num_channels;
+    /* render history (mono, down-mixed) indexed by absolute render sample */
+    float ring[LA_AEC_RING];
+    int64_t render_written, capture_done;
+    int64_t ring_len;                     /* samples of ring in use: 2 s at this rate */
+    int64_t bulk_delay;                   /* samples between render index and filter input */
+    /* render spectra, partitions deep (ring index `head` is the newest) */
+    float x_re[LA_AEC_MAX_PARTITIONS][LA_AEC_MAX_BINS];
+    float x_im[LA_AEC_MAX_PARTITIONS][LA_AEC_MAX_BINS];
+    int32_t head;
+    float x_power[LA_AEC_MAX_BINS];       /* smoothed sum over partitions of |X|^2 */
+    /* filters per capture channel: background (adapts) and foreground (used) */
+    float wb_re[LA_APM_MAX_CHANNELS][LA_AEC_MAX_PARTITIONS][LA_AEC_MAX_BINS];
+    float wb_im[LA_APM_MAX_CHANNELS][LA_AEC_MAX_PARTITIONS][LA_AEC_MAX_BINS];
+    float wf_re[LA_APM_MAX_CHANNELS][LA_AEC_MAX_PARTITIONS][LA_AEC_MAX_BINS];
+    float wf_im[LA_APM_MAX_CHANNELS][LA_AEC_MAX_PARTITIONS][LA_AEC_MAX_BINS];
+    float frame[LA_APM_MAX_FFT];
+    float spec_re[LA_APM_MAX_BINS], spec_im[LA_APM_MAX_BINS];     /* FFT scratch */
+    float e_re[LA_APM_MAX_BINS], e_im[LA_APM_MAX_BINS];
+    float yb[LA_APM_MAX_HOP], yf[LA_APM_MAX_HOP], eb[LA_APM_MAX_HOP];
+    float leak_ey[LA_APM_MAX_CHANNELS], leak_yy[LA_APM_MAX_CHANNELS], leakage[LA_APM_MAX_CHANNELS];
+    float fore_avg[LA_APM_MAX_CHANNELS];  /* smoothed foreground - background error energy */
+    int32_t better_frames[LA_APM_MAX_CHANNELS], worse_frames[LA_APM_MAX_CHANNELS];
+    int32_t constrain_next;
+    int64_t adapted_frames;
+    /* delay estimator: log-energy envelopes in 2 ms blocks */
+    float render_env[LA_AEC_ENV_LEN], capture_env[LA_AEC_ENV_LEN];
+    int64_t render_env_count, capture_env_count;
+    float render_env_acc, capture_env_acc;
+    int32_t render_env_fill, capture_env_fill, env_block;
+    int32_t frames_since_estimate, delay_votes;
+    int64_t delay_candidate;
+    /* statistics */
+    float erle_db, echo_power, residual_power, echo_delay_ms;
+    int64_t render_overruns, render_underruns, delay_changes, divergences;
+} la_aec;
+
+la_status la_aec_init(la_aec *aec, int32_t sample_rate_hz, int32_t num_channels, int32_t tail_ms);
+void la_aec_reset(la_aec *aec);
+/* Where the echo of render sample i is expected in the capture: i + delay_samples. */
+void la_aec_set_delay_hint(la_aec *aec, int64_t delay_samples);
+/* Appends render frames (int16 interleaved, any channel count; down-mixed). */
+void la_aec_push_render(la_aec *aec, const int16_t *data, int64_t n_frames, int32_t num_channels);
+/* Cancels the echo in one hop of planar capture (in place) and writes the echo estimate. */
+void la_aec_process(la_aec *aec, float *const *capture, float *const *echo);
+
 /* The module. */
 typedef struct la_apm_config {
     int32_t sample_rate_hz;       /* 8000, 16000, 32000 or 48000 */
@@ -241,6 +308,8 @@ typedef struct la_apm_config {
     int32_t high_pass_filter;     /* booleans */
     int32_t noise_suppression;
     int32_t auto_gain_control;
+    int32_t echo_cancellation;
+    int32_t aec_tail_ms;          /* echo tail the adaptive filter covers, ms */
     float ns_floor_db;            /* noise suppressor gain floor, dB (< 0) */
     float agc_target_dbfs;        /* speech level target, dBFS (RMS re full-scale square) */
     float agc_max_gain_db;        /* most gain the AGC applies to speech */
@@ -254,8 +323,12 @@ typedef struct la_apm_stats {
     float input_level_dbfs;
     float output_level_dbfs;
     float render_level_dbfs;
+    float echo_delay_ms;          /* -1 until measured */
+    float erle_db;
     int64_t frames_processed;
     int64_t render_frames;
+    int64_t render_overruns, render_underruns, delay_changes, divergences;
+    float render_buffer_ms;       /* render audio buffered ahead of the capture */
 } la_apm_stats;
 
 typedef struct la_apm {
@@ -263,6 +336,8 @@ typedef struct la_apm {
     la_hpf hpf;
     la_ns ns;
     la_agc agc;
+    la_aec aec;
+    float echo[LA_APM_MAX_CHANNELS][LA_APM_MAX_HOP];
     la_apm_stats stats;
     float planar[LA_APM_MAX_CHANNELS][LA_APM_MAX_HOP];
     int32_t hop;
@@ -275,7 +350,9 @@ int32_t la_apm_delay_samples(const la_apm *apm);
 /* Processes n_frames interleaved int16 frames in place; n_frames must be a multiple of the
  * 10 ms hop (LA_ERR_INVALID_ARGUMENT otherwise, and nothing is touched). */
 la_status la_apm_process_capture(la_apm *apm, int16_t *data, int64_t n_frames);
-/* Accepts the far-end (render) stream; measured now, the echo canceller's input later. */
+/* Where the far end's echo is expected in the capture, ms after the render call. */
+void la_apm_set_stream_delay_ms(la_apm *apm, int32_t delay_ms);
+/* Accepts the far-end (render) stream: the echo canceller's reference (and measured). */
 la_status la_apm_process_render(la_apm *apm, const int16_t *data, int64_t n_frames,
                                 int32_t num_channels);
 

@@ -1,7 +1,7 @@
 """AudioProcessingModule: high-pass filter, noise suppression and automatic gain control.
 
 The stages run in C (``csrc/la_apm.c``) on 10 ms blocks in WebRTC APM's order, HPF -> echo
-canceller (a later release) -> noise suppressor -> AGC with limiter:
+canceller -> noise suppressor -> AGC with limiter:
 
 * HPF: fourth-order Butterworth at 100 Hz, bilinear with prewarping, the same response at every
   rate (``csrc/la_hpf.c``).
@@ -87,6 +87,18 @@ class ApmStats:
         RMS level of the last far-end block given to :meth:`process_reverse_stream`.
     frames_processed : int
         10 ms blocks processed since the last (re)configuration or reset.
+    echo_delay_ms : float
+        Estimated delay from render call to echo in the capture (ms), -1 until measured.
+    erle_db : float
+        Echo return loss enhancement of the linear filter (dB, smoothed over far-end
+        activity).
+    render_buffer_ms : float
+        Render audio buffered ahead of the capture (ms).
+    render_overruns, render_underruns : int
+        Capture blocks whose render reference had been overwritten / had not arrived yet.
+    delay_changes, divergences : int
+        Times the delay estimator moved the filter, and times the background filter
+        diverged and was restored.
     """
 
     speech_probability: float
@@ -96,6 +108,13 @@ class ApmStats:
     output_level_dbfs: float
     render_level_dbfs: float
     frames_processed: int
+    echo_delay_ms: float = -1.0
+    erle_db: float = 0.0
+    render_buffer_ms: float = 0.0
+    render_overruns: int = 0
+    render_underruns: int = 0
+    delay_changes: int = 0
+    divergences: int = 0
 
 
 def _coerce_level(level: object) -> NoiseSuppressionLevel:
@@ -122,7 +141,12 @@ class AudioProcessingModule:
     Parameters
     ----------
     echo_cancellation : bool, keyword-only
-        Not available yet: ``True`` raises ``NotImplementedError``.
+        Cancel the echo of the far end given to :meth:`process_reverse_stream`: a
+        partitioned-block frequency-domain adaptive filter (multidelay filter, Soo & Pang
+        1990) with Valin's (2007) double-talk-robust learning rate and a foreground/background
+        pair, a delay estimator (so :meth:`set_stream_delay_ms` may be off by +-200 ms or never
+        called), and residual echo suppression. At 32/48 kHz the filter covers 0-8 kHz and the
+        band above is suppressed.
     noise_suppression, high_pass_filter, auto_gain_control : bool, keyword-only
         Stages to run.
     noise_suppression_level : NoiseSuppressionLevel or str, keyword-only
@@ -136,6 +160,8 @@ class AudioProcessingModule:
     agc_max_noise_level_dbfs : float, keyword-only
         In speech pauses the AGC's gain is capped so the noise comes out no louder than this
         (never below unity gain), dBFS in [-90, -20] (default -60).
+    aec_tail_ms : int, keyword-only
+        Echo tail the adaptive filter covers, 50-640 ms (default 250), after the bulk delay.
 
     Notes
     -----
@@ -152,8 +178,6 @@ class AudioProcessingModule:
 
     Raises
     ------
-    NotImplementedError
-        If ``echo_cancellation`` is true.
     ValueError, TypeError
         On out-of-range options.
     """
@@ -169,12 +193,14 @@ class AudioProcessingModule:
         agc_target_level_dbfs: float = -18.0,
         agc_max_gain_db: float = 30.0,
         agc_max_noise_level_dbfs: float = -60.0,
+        aec_tail_ms: int = 250,
     ) -> None:
-        if echo_cancellation:
-            raise NotImplementedError(
-                "echo cancellation is not available in this release of livekit_audio; "
-                "create the module with echo_cancellation=False"
-            )
+        self._echo_cancellation = bool(echo_cancellation)
+        if isinstance(aec_tail_ms, bool) or not isinstance(aec_tail_ms, int):
+            raise TypeError(f"aec_tail_ms must be an int, got {type(aec_tail_ms).__name__}")
+        if not 50 <= aec_tail_ms <= 640:
+            raise ValueError(f"aec_tail_ms must be within [50, 640], got {aec_tail_ms}")
+        self._aec_tail_ms = aec_tail_ms
         self._noise_suppression = bool(noise_suppression)
         self._high_pass_filter = bool(high_pass_filter)
         self._auto_gain_control = bool(auto_gain_control)
@@ -186,6 +212,10 @@ class AudioProcessingModule:
         self._core: Any = None
 
     # ------------------------------------------------------------------ configuration
+
+    @property
+    def echo_cancellation(self) -> bool:
+        return self._echo_cancellation
 
     @property
     def noise_suppression(self) -> bool:
@@ -219,7 +249,9 @@ class AudioProcessingModule:
         Parameters
         ----------
         delay_ms : int
-            0 to 500 ms. Used by the echo canceller (a later release).
+            0 to 500 ms: the time from a far-end frame's :meth:`process_reverse_stream` call
+            to its echo reaching :meth:`process_stream` (a hint: the delay estimator corrects
+            it).
 
         Raises
         ------
@@ -231,6 +263,8 @@ class AudioProcessingModule:
         if not 0 <= delay_ms <= _MAX_STREAM_DELAY_MS:
             raise ValueError(f"delay_ms must be within [0, {_MAX_STREAM_DELAY_MS}], got {delay_ms}")
         self._stream_delay_ms = delay_ms
+        if self._core is not None:
+            self._core.set_stream_delay_ms(delay_ms)
 
     def _configure(self, sample_rate: int, num_channels: int) -> Any:
         core = self._core
@@ -246,7 +280,11 @@ class AudioProcessingModule:
             self._agc_target,
             self._agc_max_gain,
             self._agc_noise,
+            self._echo_cancellation,
+            self._aec_tail_ms,
         )
+        if self._stream_delay_ms:
+            self._core.set_stream_delay_ms(self._stream_delay_ms)
         return self._core
 
     # ------------------------------------------------------------------ processing
@@ -326,8 +364,10 @@ class AudioProcessingModule:
         ----------
         frame : AudioFrame
             int16 interleaved at the capture stream's rate, 1 to 8 channels, a positive
-            multiple of 10 ms. Not modified. Used by the echo canceller (a later release); measured now
-            (:attr:`ApmStats.render_level_dbfs`).
+            multiple of 10 ms. Not modified; down-mixed to mono as the echo canceller's
+            reference and measured (:attr:`ApmStats.render_level_dbfs`). Render frames may
+            arrive in bursts: a bounded buffer (2 s) absorbs the jitter and counts over- and
+            underruns.
 
         Raises
         ------
@@ -367,6 +407,13 @@ class AudioProcessingModule:
             output_level_dbfs=s["output_level_dbfs"],
             render_level_dbfs=s["render_level_dbfs"],
             frames_processed=s["frames_processed"],
+            echo_delay_ms=s["echo_delay_ms"],
+            erle_db=s["erle_db"],
+            render_buffer_ms=s["render_buffer_ms"],
+            render_overruns=s["render_overruns"],
+            render_underruns=s["render_underruns"],
+            delay_changes=s["delay_changes"],
+            divergences=s["divergences"],
         )
 
     def __repr__(self) -> str:

@@ -256,11 +256,6 @@ def test_read_only_frames_raise_value_error():
         AudioProcessingModule(noise_suppression=True).process_stream(frame)
 
 
-def test_echo_cancellation_is_refused_explicitly():
-    with pytest.raises(NotImplementedError, match="echo cancellation"):
-        AudioProcessingModule(echo_cancellation=True)
-
-
 @pytest.mark.parametrize("bad", [-1, 501])
 def test_stream_delay_range(bad):
     apm = AudioProcessingModule()

@@ -19,6 +19,7 @@ from livekit_audio._native._csrc cimport (
     la_apm_process_capture,
     la_apm_process_render,
     la_apm_reset,
+    la_apm_set_stream_delay_ms,
     la_fft,
     la_fft_init,
     la_fft_work_floats,
@@ -43,7 +44,8 @@ cdef class ApmCore:
 
     def __cinit__(self, int sample_rate, int num_channels, bint high_pass_filter,
                   bint noise_suppression, bint auto_gain_control, float ns_floor_db,
-                  float agc_target_dbfs, float agc_max_gain_db, float agc_max_noise_out_dbfs):
+                  float agc_target_dbfs, float agc_max_gain_db, float agc_max_noise_out_dbfs,
+                  bint echo_cancellation=False, int aec_tail_ms=250):
         cdef la_apm_config config
         cdef la_status rc
         self.apm = <la_apm *>PyMem_Malloc(sizeof(la_apm))
@@ -55,6 +57,8 @@ cdef class ApmCore:
         config.high_pass_filter = high_pass_filter
         config.noise_suppression = noise_suppression
         config.auto_gain_control = auto_gain_control
+        config.echo_cancellation = echo_cancellation
+        config.aec_tail_ms = aec_tail_ms
         config.ns_floor_db = ns_floor_db
         config.agc_target_dbfs = agc_target_dbfs
         config.agc_max_gain_db = agc_max_gain_db
@@ -119,6 +123,14 @@ cdef class ApmCore:
             self._busy = False
         check_status(rc, "reverse-stream processing failed")
 
+    def set_stream_delay_ms(self, int delay_ms):
+        """Where the far end's echo is expected in the capture, ms after the render call."""
+        self._enter()
+        try:
+            la_apm_set_stream_delay_ms(self.apm, delay_ms)
+        finally:
+            self._busy = False
+
     def reset(self):
         """Forget all adaptive state (noise estimate, AGC level, filter memories)."""
         self._enter()
@@ -139,6 +151,13 @@ cdef class ApmCore:
             "render_level_dbfs": s.render_level_dbfs,
             "frames_processed": s.frames_processed,
             "render_frames": s.render_frames,
+            "echo_delay_ms": s.echo_delay_ms,
+            "erle_db": s.erle_db,
+            "render_overruns": s.render_overruns,
+            "render_underruns": s.render_underruns,
+            "delay_changes": s.delay_changes,
+            "divergences": s.divergences,
+            "render_buffer_ms": s.render_buffer_ms,
         }
 
 

@@ -87,6 +87,8 @@ cdef extern from "la_dsp.h" nogil:
         int32_t high_pass_filter
         int32_t noise_suppression
         int32_t auto_gain_control
+        int32_t echo_cancellation
+        int32_t aec_tail_ms
         float ns_floor_db
         float agc_target_dbfs
         float agc_max_gain_db
@@ -99,8 +101,15 @@ cdef extern from "la_dsp.h" nogil:
         float input_level_dbfs
         float output_level_dbfs
         float render_level_dbfs
+        float echo_delay_ms
+        float erle_db
         int64_t frames_processed
         int64_t render_frames
+        int64_t render_overruns
+        int64_t render_underruns
+        int64_t delay_changes
+        int64_t divergences
+        float render_buffer_ms
 
     ctypedef struct la_apm:
         la_apm_stats stats
@@ -112,6 +121,7 @@ cdef extern from "la_dsp.h" nogil:
     la_status la_apm_process_capture(la_apm *apm, int16_t *data, int64_t n_frames) noexcept
     la_status la_apm_process_render(la_apm *apm, const int16_t *data, int64_t n_frames,
                                     int32_t num_channels) noexcept
+    void la_apm_set_stream_delay_ms(la_apm *apm, int32_t delay_ms) noexcept
 
     int la_cpu_has_avx2_fma() noexcept
     const char *la_dot_kernel_name() noexcept

@@ -1,0 +1,532 @@
+/*
+ * la_aec.c - acoustic echo canceller: render buffer, delay estimator, adaptive filter.
+ *
+ * Filter: a partitioned-block frequency-domain adaptive filter - the multidelay block filter
+ * of J.-S. Soo and K. K. Pang, "Multidelay block frequency domain adaptive filter", IEEE
+ * TASSP 38(2), 1990 - with 10 ms partitions, overlap-save on a power-of-two FFT, the gradient
+ * constraint applied to one partition per block in rotation (alternating MDF) and a step
+ * normalised per bin by the render power (NLMS, mu = 1). Double talk is handled by two filters
+ * (K. Ochiai, T. Araseki, T. Ogihara, "Echo canceler with two echo path models", IEEE Trans.
+ * Commun. 25(6), 1977, as in the Speex MDF echo canceller): the background adapts on every
+ * block with far-end activity; the foreground produces the output and copies the background
+ * only after it has had 3 dB less error for three blocks running, and a background that
+ * diverges (near-end speech) is restored from the foreground. The leakage coefficient of
+ * J.-M. Valin ("On adjusting the learning rate in frequency domain echo cancellation with
+ * double-talk", IEEE TASLP 15(3), 2007) - the regression of the error power spectrum on the
+ * echo estimate's - is estimated and drives the residual echo suppressor (la_ns).
+ *
+ * At 32 and 48 kHz only the bins up to 8 kHz are filtered; the upper band's echo is left to
+ * the residual echo suppressor (la_ns), so the cost does not grow with the rate.
+ *
+ * Delay: the render and capture log-energy envelopes (2 ms blocks) are cross-correlated over
+ * 1 s for lags of 0-500 ms; a lag that wins twice in a row moves the filter's bulk delay by
+ * whole blocks, shifting the learnt partitions along. The reported delay is refined by the
+ * foreground filter's strongest tap.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "la_dsp.h"
+#include "la_simd.h"
+
+#define LA_AEC_MU 1.0f          /* background NLMS step */
+#define LA_AEC_COPY_RATIO 0.5f  /* foreground adopts a background 3 dB better */
+#define LA_AEC_MAX_DELAY_MS 500
+#define LA_AEC_ESTIMATE_EVERY 25 /* frames between delay estimates */
+#define LA_AEC_WINDOW_BLOCKS 500 /* 1 s of 2 ms envelope blocks */
+
+static int32_t la_pow2_at_least(int32_t n) {
+    int32_t p = 1;
+    while (p < n) {
+        p *= 2;
+    }
+    return p;
+}
+
+la_status la_aec_init(la_aec *aec, int32_t sample_rate_hz, int32_t num_channels, int32_t tail_ms) {
+    if (aec == NULL) {
+        return LA_ERR_NULL_POINTER;
+    }
+    if (sample_rate_hz % 100 != 0 || sample_rate_hz / 100 > LA_APM_MAX_HOP || sample_rate_hz < 8000) {
+        return LA_ERR_INVALID_RATE;
+    }
+    if (num_channels < 1 || num_channels > LA_APM_MAX_CHANNELS) {
+        return LA_ERR_INVALID_CHANNELS;
+    }
+    if (tail_ms < 50 || tail_ms > 10 * LA_AEC_MAX_PARTITIONS) {
+        return LA_ERR_INVALID_ARGUMENT;
+    }
+    aec->rate = sample_rate_hz;
+    aec->hop = sample_rate_hz / 100;
+    aec->nfft = la_pow2_at_least(2 * aec->hop);
+    aec->bins = aec->nfft / 2 + 1;
+    int32_t active = (int32_t)(8000.0 * aec->nfft / sample_rate_hz) + 1;
+    aec->active_bins = active < aec->bins ? active : aec->bins;
+    if (aec->active_bins > LA_AEC_MAX_BINS) {
+        aec->active_bins = LA_AEC_MAX_BINS;
+    }
+    aec->partitions = (tail_ms + 9) / 10;
+    aec->num_channels = num_channels;
+    aec->env_block = sample_rate_hz * LA_AEC_ENV_BLOCK_MS / 1000;
+    aec->ring_len = 2 * (int64_t)sample_rate_hz + 2 * aec->nfft; /* 2 s of render history */
+    aec->bulk_delay = 0;
+    la_status rc = la_fft_init(&aec->fft, aec->nfft, aec->fft_work,
+                               sizeof(aec->fft_work) / sizeof(aec->fft_work[0]));
+    if (rc != LA_OK) {
+        return rc;
+    }
+    la_aec_reset(aec);
+    return LA_OK;
+}
+
+static void la_aec_clear_filters(la_aec *aec) {
+    memset(aec->wb_re, 0, sizeof(aec->wb_re));
+    memset(aec->wb_im, 0, sizeof(aec->wb_im));
+    memset(aec->wf_re, 0, sizeof(aec->wf_re));
+    memset(aec->wf_im, 0, sizeof(aec->wf_im));
+    for (int32_t c = 0; c < LA_APM_MAX_CHANNELS; ++c) {
+        aec->leak_ey[c] = 0.0f;
+        aec->leak_yy[c] = 0.0f;
+        aec->leakage[c] = 0.5f;
+        aec->fore_avg[c] = 0.0f;
+        aec->better_frames[c] = 0;
+        aec->worse_frames[c] = 0;
+    }
+    aec->adapted_frames = 0;
+}
+
+void la_aec_reset(la_aec *aec) {
+    int64_t delay = aec->bulk_delay;
+    memset(aec->ring, 0, sizeof(aec->ring));
+    memset(aec->x_re, 0, sizeof(aec->x_re));
+    memset(aec->x_im, 0, sizeof(aec->x_im));
+    memset(aec->x_power, 0, sizeof(aec->x_power));
+    memset(aec->render_env, 0, sizeof(aec->render_env));
+    memset(aec->capture_env, 0, sizeof(aec->capture_env));
+    la_aec_clear_filters(aec);
+    aec->render_written = 0;
+    aec->capture_done = 0;
+    aec->bulk_delay = delay;
+    aec->head = 0;
+    aec->constrain_next = 0;
+    aec->render_env_count = aec->capture_env_count = 0;
+    aec->render_env_acc = aec->capture_env_acc = 0.0f;
+    aec->render_env_fill = aec->capture_env_fill = 0;
+    aec->frames_since_estimate = 0;
+    aec->delay_votes = 0;
+    aec->delay_candidate = -1;
+    aec->erle_db = 0.0f;
+    aec->echo_power = aec->residual_power = 0.0f;
+    aec->echo_delay_ms = -1.0f;
+    aec->render_overruns = aec->render_underruns = 0;
+    aec->delay_changes = aec->divergences = 0;
+}
+
+static void la_aec_move_bulk_delay(la_aec *aec, int64_t target);
+
+/* The filter sees the echo onset this far into its first partitions. */
+static int64_t la_aec_margin(const la_aec *aec) { return 2 * (int64_t)aec->hop; }
+
+void la_aec_set_delay_hint(la_aec *aec, int64_t delay_samples) {
+    la_aec_move_bulk_delay(aec, delay_samples - la_aec_margin(aec));
+}
+
+static float la_env_value(float mean_square) { return log10f(mean_square + 1.0f); }
+
+void la_aec_push_render(la_aec *aec, const int16_t *data, int64_t n_frames, int32_t num_channels) {
+    const float inv = 1.0f / (float)num_channels;
+    for (int64_t i = 0; i < n_frames; ++i) {
+        float v = 0.0f;
+        for (int32_t c = 0; c < num_channels; ++c) {
+            v += (float)data[i * num_channels + c];
+        }
+        v *= inv;
+        aec->ring[aec->render_written % aec->ring_len] = v;
+        aec->render_written++;
+        aec->render_env_acc += v * v;
+        if (++aec->render_env_fill == aec->env_block) {
+            aec->render_env[aec->render_env_count % LA_AEC_ENV_LEN] =
+                la_env_value(aec->render_env_acc / (float)aec->env_block);
+            aec->render_env_count++;
+            aec->render_env_acc = 0.0f;
+            aec->render_env_fill = 0;
+        }
+    }
+}
+
+/* Render sample `index` (absolute), or 0 if it is not (or no longer) in the buffer. */
+static inline float la_aec_render_at(const la_aec *aec, int64_t index) {
+    if (index < 0 || index >= aec->render_written || index < aec->render_written - aec->ring_len) {
+        return 0.0f;
+    }
+    return aec->ring[index % aec->ring_len];
+}
+
+static void la_aec_capture_envelope(la_aec *aec, const float *x) {
+    for (int32_t i = 0; i < aec->hop; ++i) {
+        aec->capture_env_acc += x[i] * x[i];
+        if (++aec->capture_env_fill == aec->env_block) {
+            aec->capture_env[aec->capture_env_count % LA_AEC_ENV_LEN] =
+                la_env_value(aec->capture_env_acc / (float)aec->env_block);
+            aec->capture_env_count++;
+            aec->capture_env_acc = 0.0f;
+            aec->capture_env_fill = 0;
+        }
+    }
+}
+
+/* Moves the bulk delay by whole blocks and shifts the filters' partitions to match, so what
+ * has been learnt about the echo path is kept (partitions shifted out are dropped, new ones
+ * start at zero). The render spectra history is re-aligned by clearing it. */
+static void la_aec_move_bulk_delay(la_aec *aec, int64_t target) {
+    target = target > 0 ? target : 0;
+    const int64_t hop = aec->hop;
+    int64_t blocks = (target - aec->bulk_delay) / hop; /* towards the current delay */
+    if (blocks == 0) {
+        return;
+    }
+    aec->bulk_delay += blocks * hop;
+    const int32_t p = aec->partitions;
+    const size_t row = sizeof(float) * LA_AEC_MAX_BINS;
+    for (int32_t c = 0; c < aec->num_channels; ++c) {
+        float(*arrays[4])[LA_AEC_MAX_BINS] = {aec->wb_re[c], aec->wb_im[c], aec->wf_re[c],
+                                               aec->wf_im[c]};
+        for (int a = 0; a < 4; ++a) {
+            float(*w)[LA_AEC_MAX_BINS] = arrays[a];
+            if (blocks > 0) { /* echo arrives later than thought: taps move to earlier partitions */
+                for (int32_t k = 0; k < p; ++k) {
+                    if (k + blocks < p) {
+                        memcpy(w[k], w[k + blocks], row);
+                    } else {
+                        memset(w[k], 0, row);
+                    }
+                }
+            } else {
+                for (int32_t k = p - 1; k >= 0; --k) {
+                    if (k + blocks >= 0) {
+                        memcpy(w[k], w[k + blocks], row);
+                    } else {
+                        memset(w[k], 0, row);
+                    }
+                }
+            }
+        }
+    }
+    memset(aec->x_re, 0, sizeof(aec->x_re));
+    memset(aec->x_im, 0, sizeof(aec->x_im));
+    memset(aec->x_power, 0, sizeof(aec->x_power));
+}
+
+/* Cross-correlates the envelopes; moves the bulk delay when a new lag wins twice. */
+static void la_aec_estimate_delay(la_aec *aec) {
+    const int64_t w = LA_AEC_WINDOW_BLOCKS;
+    const int64_t max_lag = LA_AEC_MAX_DELAY_MS / LA_AEC_ENV_BLOCK_MS;
+    const int64_t end = aec->capture_env_count; /* blocks [end - w, end) of the capture */
+    if (end < w + 10 || aec->render_env_count < end - max_lag) {
+        return;
+    }
+    float cap_mean = 0.0f;
+    for (int64_t j = end - w; j < end; ++j) {
+        cap_mean += aec->capture_env[j % LA_AEC_ENV_LEN];
+    }
+    cap_mean /= (float)w;
+    float cap_var = 0.0f;
+    for (int64_t j = end - w; j < end; ++j) {
+        float d = aec->capture_env[j % LA_AEC_ENV_LEN] - cap_mean;
+        cap_var += d * d;
+    }
+    float best = 0.0f;
+    int64_t best_lag = -1;
+    for (int64_t lag = 0; lag <= max_lag; ++lag) {
+        int64_t first = end - w - lag;
+        if (first < 0 || end - lag > aec->render_env_count ||
+            aec->render_env_count - first > LA_AEC_ENV_LEN) {
+            continue;
+        }
+        float ren_mean = 0.0f;
+        for (int64_t j = first; j < first + w; ++j) {
+            ren_mean += aec->render_env[j % LA_AEC_ENV_LEN];
+        }
+        ren_mean /= (float)w;
+        float cross = 0.0f, ren_var = 0.0f;
+        for (int64_t j = 0; j < w; ++j) {
+            float r = aec->render_env[(first + j) % LA_AEC_ENV_LEN] - ren_mean;
+            float c = aec->capture_env[(end - w + j) % LA_AEC_ENV_LEN] - cap_mean;
+            cross += r * c;
+            ren_var += r * r;
+        }
+        if (ren_var < 1e-3f * (float)w || cap_var < 1e-3f * (float)w) {
+            continue;
+        }
+        float rho = cross / sqrtf(ren_var * cap_var);
+        if (rho > best) {
+            best = rho;
+            best_lag = lag;
+        }
+    }
+    if (best_lag < 0 || best < 0.4f) {
+        aec->delay_votes = 0;
+        return;
+    }
+    int64_t delay = best_lag * aec->env_block;
+    int64_t current = aec->bulk_delay + la_aec_margin(aec);
+    int64_t off = delay - current;
+    if (off < 0) {
+        off = -off;
+    }
+    /* the filter covers the echo anyway while it is within its first partitions */
+    int within = delay >= aec->bulk_delay && delay <= aec->bulk_delay + 4 * (int64_t)aec->hop;
+    if (within) {
+        aec->delay_votes = 0;
+        return;
+    }
+    if (aec->delay_candidate >= 0 && llabs(delay - aec->delay_candidate) <= aec->env_block) {
+        aec->delay_votes++;
+    } else {
+        aec->delay_candidate = delay;
+        aec->delay_votes = 1;
+    }
+    if (aec->delay_votes >= 2 && off > aec->hop) {
+        la_aec_move_bulk_delay(aec, delay - la_aec_margin(aec));
+        aec->delay_changes++;
+        aec->delay_votes = 0;
+    }
+}
+
+/* Strongest tap of the foreground filter (channel 0): the echo delay, in ms. */
+static void la_aec_measure_delay(la_aec *aec) {
+    const int32_t ab = aec->active_bins;
+    int32_t best_k = -1;
+    float best_e = 0.0f;
+    for (int32_t k = 0; k < aec->partitions; ++k) {
+        float e = 0.0f;
+        for (int32_t f = 0; f < ab; ++f) {
+            e += aec->wf_re[0][k][f] * aec->wf_re[0][k][f] + aec->wf_im[0][k][f] * aec->wf_im[0][k][f];
+        }
+        if (e > best_e) {
+            best_e = e;
+            best_k = k;
+        }
+    }
+    if (best_k < 0 || best_e <= 0.0f) {
+        return;
+    }
+    memset(aec->spec_re, 0, sizeof(float) * (size_t)aec->bins);
+    memset(aec->spec_im, 0, sizeof(float) * (size_t)aec->bins);
+    memcpy(aec->spec_re, aec->wf_re[0][best_k], sizeof(float) * (size_t)ab);
+    memcpy(aec->spec_im, aec->wf_im[0][best_k], sizeof(float) * (size_t)ab);
+    la_irfft(&aec->fft, aec->spec_re, aec->spec_im, aec->frame);
+    int32_t tap = 0;
+    float peak = 0.0f;
+    for (int32_t i = 0; i < aec->hop; ++i) {
+        float a = fabsf(aec->frame[i]);
+        if (a > peak) {
+            peak = a;
+            tap = i;
+        }
+    }
+    int64_t delay = aec->bulk_delay + (int64_t)best_k * aec->hop + tap;
+    aec->echo_delay_ms = 1000.0f * (float)delay / (float)aec->rate;
+}
+
+/* Y = sum_k X_k W_k over the active bins, as a time-domain block (last hop of the IFFT). */
+static void la_aec_filter(la_aec *aec, const float (*w_re)[LA_AEC_MAX_BINS],
+                          const float (*w_im)[LA_AEC_MAX_BINS], float *y) {
+    const int32_t ab = aec->active_bins;
+    float *restrict yr = aec->spec_re;
+    float *restrict yi = aec->spec_im;
+    memset(yr, 0, sizeof(float) * (size_t)aec->bins);
+    memset(yi, 0, sizeof(float) * (size_t)aec->bins);
+    for (int32_t k = 0; k < aec->partitions; ++k) {
+        int32_t slot = (aec->head - k + LA_AEC_MAX_PARTITIONS) % LA_AEC_MAX_PARTITIONS;
+        const float *restrict xr = aec->x_re[slot];
+        const float *restrict xi = aec->x_im[slot];
+        const float *restrict wr = w_re[k];
+        const float *restrict wi = w_im[k];
+        for (int32_t f = 0; f < ab; ++f) {
+            yr[f] += xr[f] * wr[f] - xi[f] * wi[f];
+            yi[f] += xr[f] * wi[f] + xi[f] * wr[f];
+        }
+    }
+    la_irfft(&aec->fft, yr, yi, aec->frame);
+    memcpy(y, aec->frame + (aec->nfft - aec->hop), sizeof(float) * (size_t)aec->hop);
+}
+
+/* Spectrum of a block placed at the end of an otherwise zero frame (overlap-save error). */
+static void la_aec_block_spectrum(la_aec *aec, const float *block, float *re, float *im) {
+    memset(aec->frame, 0, sizeof(float) * (size_t)(aec->nfft - aec->hop));
+    memcpy(aec->frame + (aec->nfft - aec->hop), block, sizeof(float) * (size_t)aec->hop);
+    la_rfft(&aec->fft, aec->frame, re, im);
+}
+
+/* One normalised, Valin-rate step of the background filter of channel c. */
+static void la_aec_adapt(la_aec *aec, int32_t c, const float *e, const float *y) {
+    const int32_t ab = aec->active_bins;
+    /* |E|^2 and |Y|^2 of the error and echo-estimate blocks, for the leakage regression */
+    la_aec_block_spectrum(aec, y, aec->spec_re, aec->spec_im);
+    float py[LA_AEC_MAX_BINS];
+    for (int32_t f = 0; f < ab; ++f) {
+        py[f] = aec->spec_re[f] * aec->spec_re[f] + aec->spec_im[f] * aec->spec_im[f];
+    }
+    la_aec_block_spectrum(aec, e, aec->e_re, aec->e_im);
+    float pe[LA_AEC_MAX_BINS];
+    float mean_e = 0.0f, mean_y = 0.0f;
+    for (int32_t f = 0; f < ab; ++f) {
+        pe[f] = aec->e_re[f] * aec->e_re[f] + aec->e_im[f] * aec->e_im[f];
+        mean_e += pe[f];
+        mean_y += py[f];
+    }
+    mean_e /= (float)ab;
+    mean_y /= (float)ab;
+    float ey = 0.0f, yy = 0.0f;
+    for (int32_t f = 0; f < ab; ++f) {
+        float de = pe[f] - mean_e, dy = py[f] - mean_y;
+        ey += de * dy;
+        yy += dy * dy;
+    }
+    const float beta = 0.05f;
+    aec->leak_ey[c] = (1.0f - beta) * aec->leak_ey[c] + beta * ey;
+    aec->leak_yy[c] = (1.0f - beta) * aec->leak_yy[c] + beta * yy;
+    float leak = aec->leak_yy[c] > 1e-9f ? aec->leak_ey[c] / aec->leak_yy[c] : 0.5f;
+    leak = leak < 0.005f ? 0.005f : (leak > 1.0f ? 1.0f : leak);
+    aec->leakage[c] = leak;
+    (void)leak;
+    /* Normalised step (NLMS, mu = 1) per bin: the background adapts at full speed; the
+     * foreground/background logic in la_aec_process keeps double talk out of the output. */
+    float step[LA_AEC_MAX_BINS];
+    for (int32_t f = 0; f < ab; ++f) {
+        step[f] = LA_AEC_MU / (aec->x_power[f] + 1e2f * (float)aec->partitions);
+    }
+    const int32_t constrain = aec->constrain_next;
+    for (int32_t k = 0; k < aec->partitions; ++k) {
+        int32_t slot = (aec->head - k + LA_AEC_MAX_PARTITIONS) % LA_AEC_MAX_PARTITIONS;
+        const float *restrict xr = aec->x_re[slot];
+        const float *restrict xi = aec->x_im[slot];
+        float *restrict wr = aec->wb_re[c][k];
+        float *restrict wi = aec->wb_im[c][k];
+        const float *restrict er = aec->e_re;
+        const float *restrict ei = aec->e_im;
+        for (int32_t f = 0; f < ab; ++f) {
+            /* conj(X) E */
+            float gr = xr[f] * er[f] + xi[f] * ei[f];
+            float gi = xr[f] * ei[f] - xi[f] * er[f];
+            wr[f] += step[f] * gr;
+            wi[f] += step[f] * gi;
+        }
+        if (k == constrain) {
+            /* gradient constraint: keep the partition's impulse response to hop taps */
+            memset(aec->spec_re, 0, sizeof(float) * (size_t)aec->bins);
+            memset(aec->spec_im, 0, sizeof(float) * (size_t)aec->bins);
+            memcpy(aec->spec_re, wr, sizeof(float) * (size_t)ab);
+            memcpy(aec->spec_im, wi, sizeof(float) * (size_t)ab);
+            la_irfft(&aec->fft, aec->spec_re, aec->spec_im, aec->frame);
+            memset(aec->frame + aec->hop, 0, sizeof(float) * (size_t)(aec->nfft - aec->hop));
+            la_rfft(&aec->fft, aec->frame, aec->spec_re, aec->spec_im);
+            memcpy(wr, aec->spec_re, sizeof(float) * (size_t)ab);
+            memcpy(wi, aec->spec_im, sizeof(float) * (size_t)ab);
+        }
+    }
+}
+
+static float la_energy(const float *x, int32_t n) { return la_sum_squares(x, n); }
+
+void la_aec_process(la_aec *aec, float *const *capture, float *const *echo) {
+    const int32_t hop = aec->hop;
+    const int32_t nfft = aec->nfft;
+    const int32_t ab = aec->active_bins;
+    la_aec_capture_envelope(aec, capture[0]);
+    if (++aec->frames_since_estimate >= LA_AEC_ESTIMATE_EVERY) {
+        aec->frames_since_estimate = 0;
+        la_aec_estimate_delay(aec);
+        la_aec_measure_delay(aec);
+    }
+    /* The render block aligned with this capture block, and the window before it. */
+    const int64_t last = aec->capture_done + hop - 1 - aec->bulk_delay;
+    if (last >= aec->render_written) {
+        aec->render_underruns++;
+    } else if (last - nfft + 1 < aec->render_written - aec->ring_len) {
+        aec->render_overruns++;
+    }
+    for (int32_t i = 0; i < nfft; ++i) {
+        aec->frame[i] = la_aec_render_at(aec, last - nfft + 1 + i);
+    }
+    float render_energy = la_energy(aec->frame + (nfft - hop), hop);
+    aec->head = (aec->head + 1) % LA_AEC_MAX_PARTITIONS;
+    int32_t oldest = (aec->head - aec->partitions + LA_AEC_MAX_PARTITIONS) % LA_AEC_MAX_PARTITIONS;
+    la_rfft(&aec->fft, aec->frame, aec->spec_re, aec->spec_im);
+    /* x_power tracks sum_k |X_k|^2: add the newest partition, drop the one leaving */
+    for (int32_t f = 0; f < ab; ++f) {
+        float old = aec->x_re[oldest][f] * aec->x_re[oldest][f] + aec->x_im[oldest][f] * aec->x_im[oldest][f];
+        aec->x_re[aec->head][f] = aec->spec_re[f];
+        aec->x_im[aec->head][f] = aec->spec_im[f];
+        float add = aec->spec_re[f] * aec->spec_re[f] + aec->spec_im[f] * aec->spec_im[f];
+        float p = aec->x_power[f] + add - old;
+        aec->x_power[f] = p > 0.0f ? p : 0.0f;
+    }
+    /* far end active: above -60 dBFS over the block */
+    const int far_active = render_energy > (float)hop * 32768.0f * 32768.0f * 1e-6f;
+    if (far_active) {
+        aec->adapted_frames++;
+    }
+    float echo_sum = 0.0f, residual_sum = 0.0f;
+    for (int32_t c = 0; c < aec->num_channels; ++c) {
+        float *d = capture[c];
+        la_aec_filter(aec, (const float(*)[LA_AEC_MAX_BINS])aec->wb_re[c],
+                      (const float(*)[LA_AEC_MAX_BINS])aec->wb_im[c], aec->yb);
+        la_aec_filter(aec, (const float(*)[LA_AEC_MAX_BINS])aec->wf_re[c],
+                      (const float(*)[LA_AEC_MAX_BINS])aec->wf_im[c], aec->yf);
+        float sdd = la_energy(d, hop);
+        for (int32_t i = 0; i < hop; ++i) {
+            aec->eb[i] = d[i] - aec->yb[i];
+        }
+        float see = la_energy(aec->eb, hop);
+        float sff = 0.0f;
+        for (int32_t i = 0; i < hop; ++i) {
+            float e = d[i] - aec->yf[i];
+            sff += e * e;
+        }
+        if (far_active) {
+            la_aec_adapt(aec, c, aec->eb, aec->yb);
+            /* foreground/background: adopt a clearly better background; restore a diverged one */
+            if (see < LA_AEC_COPY_RATIO * sff && see < sdd) {
+                aec->better_frames[c]++;
+            } else {
+                aec->better_frames[c] = 0;
+            }
+            if (aec->better_frames[c] >= 3) {
+                memcpy(aec->wf_re[c], aec->wb_re[c], sizeof(aec->wf_re[c]));
+                memcpy(aec->wf_im[c], aec->wb_im[c], sizeof(aec->wf_im[c]));
+                memcpy(aec->yf, aec->yb, sizeof(float) * (size_t)hop);
+                sff = see;
+                aec->better_frames[c] = 0;
+            }
+            if (see > 4.0f * sff + 1e3f * (float)hop && see > sdd) {
+                aec->worse_frames[c]++;
+            } else {
+                aec->worse_frames[c] = 0;
+            }
+            if (aec->worse_frames[c] >= 5) {
+                memcpy(aec->wb_re[c], aec->wf_re[c], sizeof(aec->wb_re[c]));
+                memcpy(aec->wb_im[c], aec->wf_im[c], sizeof(aec->wb_im[c]));
+                aec->divergences++;
+                aec->worse_frames[c] = 0;
+            }
+            echo_sum += sdd;
+            residual_sum += sff;
+        }
+        for (int32_t i = 0; i < hop; ++i) {
+            echo[c][i] = aec->yf[i];
+            d[i] -= aec->yf[i];
+        }
+    }
+    if (far_active) {
+        aec->constrain_next = (aec->constrain_next + 1) % aec->partitions;
+        aec->echo_power = 0.95f * aec->echo_power + 0.05f * echo_sum;
+        aec->residual_power = 0.95f * aec->residual_power + 0.05f * residual_sum;
+        if (aec->residual_power > 0.0f && aec->echo_power > 0.0f) {
+            aec->erle_db = 10.0f * log10f(aec->echo_power / aec->residual_power);
+        }
+    }
+    aec->capture_done += hop;
+}

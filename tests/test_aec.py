@@ -1,0 +1,148 @@
+"""Echo cancellation: a synthetic room on real speech, delay estimation, transparency, jitter."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from helpers import load_speech
+
+from livekit_audio import AudioFrame, AudioProcessingError, AudioProcessingModule, resample
+
+FULL_SCALE = 32768.0
+
+
+def level_dbfs(x: np.ndarray) -> float:
+    return 10 * math.log10(max(np.mean(np.asarray(x, np.float64) ** 2) / FULL_SCALE**2, 1e-12))
+
+
+def room_echo(far: np.ndarray, rate: int, rng, *, delay_ms: float, rt60_s: float = 0.25,
+              level_db: float = -30.0) -> np.ndarray:
+    """Far end through a room: bulk delay, direct path, exponentially decaying random tail."""
+    n = int(0.2 * rate)
+    t = np.arange(n) / rate
+    rir = rng.standard_normal(n) * np.exp(-6.9 * t / rt60_s) * 0.3
+    rir[0] += 1.0
+    echo = np.convolve(far, rir)[: len(far)]
+    d = int(delay_ms * rate / 1000)
+    echo = np.r_[np.zeros(d), echo[: len(echo) - d]]
+    return echo * 10 ** ((level_db - level_dbfs(echo)) / 20)
+
+
+def far_speech(speech_dir, rate: int, seconds: float) -> np.ndarray:
+    x, r = load_speech(speech_dir, "allison_demo-instruct_16k.wav")
+    x = x[: int(seconds * r)].astype(np.float32)
+    return (x if rate == r else resample(x, r, rate)).astype(np.float64)
+
+
+def run(apm: AudioProcessingModule, far: np.ndarray, mic: np.ndarray, rate: int) -> np.ndarray:
+    hop = rate // 100
+    far16 = np.round(far).astype(np.int16)
+    out = np.clip(np.round(mic), -32768, 32767).astype(np.int16)
+    for i in range(0, len(out) - hop + 1, hop):
+        apm.process_reverse_stream(AudioFrame.from_ndarray(far16[i : i + hop].copy(), rate))
+        apm.process_stream(AudioFrame.from_ndarray(out[i : i + hop], rate))
+    d = apm.delay_samples
+    return np.r_[out[d:], np.zeros(d, np.int16)].astype(np.float64)
+
+
+@pytest.mark.parametrize("rate", [16000, 48000])
+def test_linear_echo_is_cancelled_by_25_db(rate, speech_dir, rng):
+    far = far_speech(speech_dir, rate, 14.0)
+    mic = room_echo(far, rate, rng, delay_ms=60.0)
+    mic += rng.standard_normal(len(mic)) * FULL_SCALE * 10 ** (-70 / 20)
+    apm = AudioProcessingModule(echo_cancellation=True)
+    out = run(apm, far, mic, rate)
+    tail = slice(10 * rate, 14 * rate - rate // 10)
+    erle = level_dbfs(mic[tail]) - level_dbfs(out[tail])
+    assert erle >= 25.0, erle
+    assert apm.stats.erle_db > 15.0  # the filter's own estimate agrees it converged
+
+
+@pytest.mark.parametrize("hint_ms", [None, 0, 100, 300])
+def test_delay_estimator_finds_the_bulk_delay(hint_ms, speech_dir, rng):
+    rate = 16000
+    far = far_speech(speech_dir, rate, 10.0)
+    mic = room_echo(far, rate, rng, delay_ms=120.0, rt60_s=0.15)
+    apm = AudioProcessingModule(echo_cancellation=True)
+    if hint_ms is not None:
+        apm.set_stream_delay_ms(hint_ms)
+    run(apm, far, mic, rate)
+    assert abs(apm.stats.echo_delay_ms - 120.0) <= 2.0, apm.stats
+
+
+def test_silent_far_end_leaves_the_near_end_intact(speech_dir):
+    rate = 16000
+    near, _ = load_speech(speech_dir, "allison_demo-congrats_16k.wav")
+    near = near[: 5 * rate].astype(np.float64)
+    out = run(AudioProcessingModule(echo_cancellation=True), np.zeros(len(near)), near, rate)
+    n = len(near) - rate // 100
+    assert np.max(np.abs(out[:n] - near[:n])) <= 1.0  # float STFT round trip: 1 LSB at most
+
+
+def test_render_only_and_capture_only_calls_are_bounded(rng):
+    rate = 16000
+    apm = AudioProcessingModule(echo_cancellation=True)
+    apm.process_stream(AudioFrame.create(rate, 1, 160))
+    far = AudioFrame.from_ndarray((rng.standard_normal(160) * 3000).astype(np.int16), rate)
+    for _ in range(400):  # 4 s of render with no capture: the 2 s buffer overruns, no growth
+        apm.process_reverse_stream(far)
+    for _ in range(300):  # 3 s of capture with no new render: underruns
+        frame = AudioFrame.from_ndarray((rng.standard_normal(160) * 1000).astype(np.int16), rate)
+        apm.process_stream(frame)
+        assert np.isfinite(frame.to_ndarray()).all()
+    stats = apm.stats
+    assert stats.render_overruns > 0 and stats.render_underruns > 0
+    assert stats.render_buffer_ms < 4000.0
+
+
+def test_render_bursts_within_the_buffer_lose_nothing(speech_dir, rng):
+    """Render arriving five frames at a time (jitter) cancels as well as in lockstep."""
+    rate = 16000
+    far = far_speech(speech_dir, rate, 12.0)
+    mic = room_echo(far, rate, rng, delay_ms=60.0)
+    hop = 160
+    apm = AudioProcessingModule(echo_cancellation=True)
+    far16 = np.round(far).astype(np.int16)
+    out = np.round(mic).astype(np.int16)
+    for i in range(0, len(out) - 5 * hop + 1, 5 * hop):
+        for j in range(5):
+            apm.process_reverse_stream(AudioFrame.from_ndarray(far16[i + j * hop : i + (j + 1) * hop].copy(), rate))
+        for j in range(5):
+            apm.process_stream(AudioFrame.from_ndarray(out[i + j * hop : i + (j + 1) * hop], rate))
+    d = apm.delay_samples
+    y = np.r_[out[d:], np.zeros(d, np.int16)].astype(np.float64)
+    tail = slice(8 * rate, 12 * rate - 1000)
+    assert level_dbfs(mic[tail]) - level_dbfs(y[tail]) >= 25.0
+    assert apm.stats.render_overruns == 0
+
+
+def test_stereo_capture_with_mono_render(speech_dir, rng):
+    rate = 16000
+    far = far_speech(speech_dir, rate, 12.0)
+    echo = room_echo(far, rate, rng, delay_ms=40.0)
+    mic = np.stack([echo, 0.5 * echo], axis=1)
+    apm = AudioProcessingModule(echo_cancellation=True)
+    hop = 160
+    far16 = np.round(far).astype(np.int16)
+    out = np.round(mic).astype(np.int16)
+    for i in range(0, len(out) - hop + 1, hop):
+        apm.process_reverse_stream(AudioFrame.from_ndarray(far16[i : i + hop].copy(), rate))
+        apm.process_stream(AudioFrame.from_ndarray(out[i : i + hop], rate))
+    tail = slice(8 * rate, 12 * rate - 1000)
+    for c in range(2):
+        assert level_dbfs(mic[tail, c]) - level_dbfs(out[tail, c].astype(float)) >= 20.0
+
+
+def test_render_at_another_rate_raises_a_clear_error():
+    apm = AudioProcessingModule(echo_cancellation=True)
+    apm.process_stream(AudioFrame.create(16000, 1, 160))
+    with pytest.raises(AudioProcessingError, match="capture stream's 16000 Hz, got 48000"):
+        apm.process_reverse_stream(AudioFrame.create(48000, 1, 480))
+
+
+def test_aec_options_are_validated():
+    assert AudioProcessingModule(echo_cancellation=True).echo_cancellation
+    with pytest.raises(ValueError, match="aec_tail_ms"):
+        AudioProcessingModule(echo_cancellation=True, aec_tail_ms=10)
