@@ -360,15 +360,10 @@ static void la_aec_block_spectrum(la_aec *aec, const float *block, float *re, fl
     la_rfft(&aec->fft, aec->frame, re, im);
 }
 
-/* One normalised, Valin-rate step of the background filter of channel c. */
-static void la_aec_adapt(la_aec *aec, int32_t c, const float *e, const float *y) {
+/* One normalised step of the background filter of channel c; py is |Y|^2 of its echo
+ * estimate (for the leakage regression). */
+static void la_aec_adapt(la_aec *aec, int32_t c, const float *e, const float *py) {
     const int32_t ab = aec->active_bins;
-    /* |E|^2 and |Y|^2 of the error and echo-estimate blocks, for the leakage regression */
-    la_aec_block_spectrum(aec, y, aec->spec_re, aec->spec_im);
-    float py[LA_AEC_MAX_BINS];
-    for (int32_t f = 0; f < ab; ++f) {
-        py[f] = aec->spec_re[f] * aec->spec_re[f] + aec->spec_im[f] * aec->spec_im[f];
-    }
     la_aec_block_spectrum(aec, e, aec->e_re, aec->e_im);
     float pe[LA_AEC_MAX_BINS];
     float mean_e = 0.0f, mean_y = 0.0f;
@@ -472,22 +467,30 @@ void la_aec_process(la_aec *aec, float *const *capture, float *const *echo) {
     float echo_sum = 0.0f, residual_sum = 0.0f;
     for (int32_t c = 0; c < aec->num_channels; ++c) {
         float *d = capture[c];
-        la_aec_filter(aec, (const float(*)[LA_AEC_MAX_BINS])aec->wb_re[c],
-                      (const float(*)[LA_AEC_MAX_BINS])aec->wb_im[c], aec->yb);
+        float py[LA_AEC_MAX_BINS];
+        float sdd = 0.0f, see = 0.0f;
+        if (far_active) { /* the background only matters while it adapts */
+            la_aec_filter(aec, (const float(*)[LA_AEC_MAX_BINS])aec->wb_re[c],
+                          (const float(*)[LA_AEC_MAX_BINS])aec->wb_im[c], aec->yb);
+            la_aec_block_spectrum(aec, aec->yb, aec->spec_re, aec->spec_im);
+            for (int32_t f = 0; f < ab; ++f) { /* |Y|^2 of the echo-estimate block */
+                py[f] = aec->spec_re[f] * aec->spec_re[f] + aec->spec_im[f] * aec->spec_im[f];
+            }
+            for (int32_t i = 0; i < hop; ++i) {
+                aec->eb[i] = d[i] - aec->yb[i];
+            }
+            see = la_energy(aec->eb, hop);
+            sdd = la_energy(d, hop);
+        }
         la_aec_filter(aec, (const float(*)[LA_AEC_MAX_BINS])aec->wf_re[c],
                       (const float(*)[LA_AEC_MAX_BINS])aec->wf_im[c], aec->yf);
-        float sdd = la_energy(d, hop);
-        for (int32_t i = 0; i < hop; ++i) {
-            aec->eb[i] = d[i] - aec->yb[i];
-        }
-        float see = la_energy(aec->eb, hop);
         float sff = 0.0f;
         for (int32_t i = 0; i < hop; ++i) {
             float e = d[i] - aec->yf[i];
             sff += e * e;
         }
         if (far_active) {
-            la_aec_adapt(aec, c, aec->eb, aec->yb);
+            la_aec_adapt(aec, c, aec->eb, py);
             /* foreground/background: adopt a clearly better background; restore a diverged one */
             if (see < LA_AEC_COPY_RATIO * sff && see < sdd) {
                 aec->better_frames[c]++;
