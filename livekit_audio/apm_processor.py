@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -35,7 +35,17 @@ class _TenMsRunner:
     def __init__(self, apm: AudioProcessingModule) -> None:
         self.apm = apm
         self._chunker: FrameChunker | None = None
+        self._reverse_chunker: FrameChunker | None = None
         self.num_channels = 1
+        self.reverse_blocks: Iterator[AudioFrame] | None = None  # one per capture block
+
+    def push_reverse(self, frame: Any) -> None:
+        """Feed far-end audio of any frame size to the module, 10 ms at a time."""
+        c = self._reverse_chunker
+        if c is None or (frame.sample_rate, frame.num_channels) != (c.sample_rate, c.num_channels):
+            c = self._reverse_chunker = FrameChunker(frame.sample_rate, frame.num_channels)
+        for block in c.push(frame):
+            self.apm.process_reverse_stream(block)
 
     def _chunker_for(self, frame: Any) -> FrameChunker:
         c = self._chunker
@@ -48,10 +58,19 @@ class _TenMsRunner:
             self.num_channels = frame.num_channels
         return c
 
+    def _process(self, block: AudioFrame) -> None:
+        if self.reverse_blocks is not None:
+            far = next(self.reverse_blocks, None)
+            hop = block.samples_per_channel
+            self.apm.process_reverse_stream(
+                far if far is not None else AudioFrame.create(block.sample_rate, 1, hop)
+            )
+        self.apm.process_stream(block)
+
     def push(self, frame: Any) -> list[np.ndarray]:
         out = []
         for block in self._chunker_for(frame).push(frame):
-            self.apm.process_stream(block)
+            self._process(block)
             out.append(block.to_ndarray())
         return out
 
@@ -62,7 +81,7 @@ class _TenMsRunner:
         real = self._chunker.pending_samples
         out = []
         for block in self._chunker.flush(pad=True):
-            self.apm.process_stream(block)
+            self._process(block)
             out.append(block.to_ndarray())
         return out, real
 
@@ -104,6 +123,20 @@ class ApmProcessor(FrameProcessor[AudioFrame]):
     def apm(self) -> AudioProcessingModule:
         """The module doing the work (for its ``stats``)."""
         return self._runner.apm
+
+    def process_reverse(self, frame: AudioFrame) -> None:
+        """Give the echo canceller far-end audio (what is being played out), any frame size.
+
+        Call it as the far end plays, or let an :class:`~livekit_audio.AudioSource` do it:
+        ``source.add_playout_listener(processor.process_reverse)`` makes everything the
+        agent plays through that source the echo reference, with no audio device involved.
+
+        Raises
+        ------
+        AudioProcessingError
+            If the far end's rate differs from the processed stream's.
+        """
+        self._runner.push_reverse(frame)
 
     @property
     def delay_samples(self) -> int:
@@ -156,12 +189,22 @@ class ApmStage:
     ----------
     apm : AudioProcessingModule, optional
         A configured module; default one built from ``**options``.
+    reverse : iterator of AudioFrame, keyword-only, optional
+        Far-end 10 ms frames at the stream's rate for the echo canceller: one is passed to
+        ``process_reverse_stream`` before each 10 ms capture block (silence once it ends).
     **options
         Keyword options of :class:`~livekit_audio.AudioProcessingModule`.
     """
 
-    def __init__(self, apm: AudioProcessingModule | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        apm: AudioProcessingModule | None = None,
+        *,
+        reverse: Iterator[AudioFrame] | None = None,
+        **options: Any,
+    ) -> None:
         self._runner = _TenMsRunner(_module(apm, options))
+        self._runner.reverse_blocks = reverse
         self._to_skip: int | None = None
         self._rate = 0
         self._samples_in = 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from livekit_audio._aio import spawn
 from livekit_audio._log import logger
@@ -83,6 +83,7 @@ class AudioSource:
         self._playing: AudioFrame | None = None
         self._play_end = 0.0  # loop time at which the frame playing now has played out
         self._tracks: weakref.WeakSet[LocalAudioTrack] = weakref.WeakSet()
+        self._playout_listeners: list[Callable[[AudioFrame], object]] = []
         self._closed = False
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -269,6 +270,11 @@ class AudioSource:
                     track._deliver(frame)
                 except Exception:
                     logger.exception("AudioSource: delivering a frame to %r failed", track)
+            for listener in list(self._playout_listeners):
+                try:
+                    listener(frame)
+                except Exception:
+                    logger.exception("AudioSource: playout listener %r failed", listener)
             self._sleep = loop.create_future()
             delay = clock - loop.time() if self._realtime else 0.0
             handle = loop.call_later(max(delay, 0.0), _resolve, self._sleep)
@@ -287,6 +293,21 @@ class AudioSource:
                     self._idle.set()
             else:
                 clock = loop.time()  # cleared meanwhile: new audio starts now
+
+    def add_playout_listener(self, listener: Callable[[AudioFrame], object]) -> None:
+        """Call ``listener(frame)`` for every frame as it plays out (e.g. an echo reference).
+
+        Parameters
+        ----------
+        listener : callable
+            Called on the event loop with each AudioFrame, in playout order. Exceptions are
+            logged and do not stop playout. Use :meth:`remove_playout_listener` to stop.
+        """
+        self._playout_listeners.append(listener)
+
+    def remove_playout_listener(self, listener: Callable[[AudioFrame], object]) -> None:
+        """Stop calling ``listener``; ``ValueError`` if it was not added."""
+        self._playout_listeners.remove(listener)
 
     def __repr__(self) -> str:
         return (

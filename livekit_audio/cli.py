@@ -46,7 +46,11 @@ import numpy as np
 from livekit_audio import __version__
 from livekit_audio.audio_frame import AudioFrame
 from livekit_audio.channels import remix_channels
-from livekit_audio.apm import SUPPORTED_SAMPLE_RATES, NoiseSuppressionLevel
+from livekit_audio.apm import (
+    SUPPORTED_SAMPLE_RATES,
+    AudioProcessingModule,
+    NoiseSuppressionLevel,
+)
 from livekit_audio.apm_processor import ApmStage
 from livekit_audio.resampler import (
     MAX_CHANNELS,
@@ -54,6 +58,7 @@ from livekit_audio.resampler import (
     MIN_SAMPLE_RATE_HZ,
     AudioResampler,
     AudioResamplerQuality,
+    resample,
 )
 
 if TYPE_CHECKING:
@@ -683,6 +688,8 @@ def build_stages(
     quality: AudioResamplerQuality | str = AudioResamplerQuality.MEDIUM,
     name: str = "input",
     apm_options: dict[str, object] | None = None,
+    aec_reference: str | None = None,
+    stream_delay_ms: int | None = None,
 ) -> list[Stage]:
     """The processing stages for one stream, in order.
 
@@ -747,10 +754,41 @@ def build_stages(
                 "(choose --sample-rate/--channels accordingly)"
             )
         try:
-            stages.append(ApmStage(**apm_options))
+            apm = AudioProcessingModule(**apm_options)
+            if stream_delay_ms is not None:
+                apm.set_stream_delay_ms(stream_delay_ms)
         except (TypeError, ValueError) as exc:
             raise CLIError(str(exc)) from None
+        reverse = None if aec_reference is None else reference_frames(aec_reference, output_rate)
+        stages.append(ApmStage(apm, reverse=reverse))
     return stages
+
+
+def reference_frames(path: str, sample_rate: int) -> Iterator[AudioFrame]:
+    """The far-end reference file as mono 10 ms frames at ``sample_rate`` (for --aec-reference).
+
+    The file is read whole, down-mixed to mono and resampled with :func:`livekit_audio.resample`;
+    the last frame is zero-padded.
+
+    Raises
+    ------
+    CLIError
+        If the file is missing, unreadable or at an unsupported rate.
+    """
+    source = _open_input(path)
+    with source:
+        _check_rate(f"{path}: reference sample rate", int(source.samplerate))
+        rate = int(source.samplerate)
+        data = source.read(dtype="int16", always_2d=True)
+    mono = remix_channels(np.ascontiguousarray(data), 1)[:, 0]
+    if rate != sample_rate:
+        mono = resample(mono, rate, sample_rate)
+    hop = sample_rate // 100
+    mono = np.concatenate([mono, np.zeros((-len(mono)) % hop, np.int16)])
+    return (
+        AudioFrame.from_ndarray(mono[i : i + hop].copy(), sample_rate)
+        for i in range(0, len(mono), hop)
+    )
 
 
 def process_file(
@@ -764,6 +802,8 @@ def process_file(
     progress: bool | None = None,
     apm_options: dict[str, object] | None = None,
     engine: str = "direct",
+    aec_reference: str | os.PathLike[str] | None = None,
+    stream_delay_ms: int | None = None,
 ) -> ProcessResult:
     """Stream an audio file through channel conversion and the resampler into another file.
 
@@ -822,6 +862,13 @@ def process_file(
     else:
         quality_value = _parse_quality(str(quality))
     _check_frame_ms(frame_ms)
+    if aec_reference is not None:
+        aec_reference = os.fspath(aec_reference)
+        if engine != "direct":
+            raise CLIError("--aec-reference needs --engine direct")
+        apm_options = {**(apm_options or {}), "echo_cancellation": True}
+    if stream_delay_ms is not None and not 0 <= stream_delay_ms <= 500:
+        raise CLIError(f"--stream-delay-ms must be within 0..500, got {stream_delay_ms}")
     if sample_rate is not None:
         _check_rate("output sample rate", sample_rate)
     if channels is not None and not 1 <= channels <= MAX_CHANNELS:
@@ -861,6 +908,8 @@ def process_file(
             quality=quality_value,
             name=in_path,
             apm_options=apm_options,
+            aec_reference=aec_reference,
+            stream_delay_ms=stream_delay_ms,
         )
 
         duration = total_in / in_rate
@@ -1016,6 +1065,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="automatic gain control toward TARGET_DBFS active speech level (default: -18)",
     )
     process.add_argument(
+        "--aec-reference", metavar="FAR", default=None,
+        help="echo cancellation: FAR is what was played out while IN was recorded (any rate "
+        "and channel count; resampled and down-mixed), fed 10 ms at a time in step with IN",
+    )
+    process.add_argument(
+        "--stream-delay-ms", metavar="MS", type=int, default=None,
+        help="with --aec-reference: where FAR's echo starts in IN, 0..500 ms (a hint; the "
+        "delay is estimated anyway)",
+    )
+    process.add_argument(
         "--engine", choices=ENGINES, default="direct",
         help="direct (default): the synchronous stage pipeline. stream: through the async "
         "layer, AudioSource(realtime=False) -> LocalAudioTrack -> AudioStream (rate/channel "
@@ -1063,6 +1122,8 @@ def _run(args: argparse.Namespace) -> int:
             frame_ms=args.frame_ms,
             apm_options=_apm_options(args),
             engine=args.engine,
+            aec_reference=args.aec_reference,
+            stream_delay_ms=args.stream_delay_ms,
         )
         name = args.input
     else:

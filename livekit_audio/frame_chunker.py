@@ -57,6 +57,11 @@ class FrameChunker:
         return self._sample_rate
 
     @property
+    def num_channels(self) -> int:
+        """Channels of the frames pushed and returned."""
+        return self._num_channels
+
+    @property
     def samples_per_frame(self) -> int:
         """Size of the frames :meth:`push` returns, per channel."""
         return self._size

@@ -146,3 +146,55 @@ def test_aec_options_are_validated():
     assert AudioProcessingModule(echo_cancellation=True).echo_cancellation
     with pytest.raises(ValueError, match="aec_tail_ms"):
         AudioProcessingModule(echo_cancellation=True, aec_tail_ms=10)
+
+
+def test_cli_aec_reference_cancels_echo_in_a_file(speech_dir, tmp_path, rng, capsys):
+    import soundfile as sf
+
+    from livekit_audio.cli import main
+
+    rate = 16000
+    far = far_speech(speech_dir, rate, 12.0)
+    mic = room_echo(far, rate, rng, delay_ms=70.0)
+    sf.write(tmp_path / "mic.wav", np.round(mic).astype(np.int16), rate)
+    far48 = resample(np.round(far).astype(np.int16), rate, 48000)  # another rate, resampled
+    sf.write(tmp_path / "far.wav", np.stack([far48, far48], axis=1), 48000)  # and down-mixed
+    out = tmp_path / "clean.wav"
+    args = ["process", str(tmp_path / "mic.wav"), "-o", str(out)]
+    assert main([*args, "--aec-reference", str(tmp_path / "far.wav"), "--stream-delay-ms", "50"]) == 0
+    y, out_rate = sf.read(out, dtype="int16")
+    assert out_rate == rate and len(y) == len(mic)
+    tail = slice(8 * rate, 12 * rate - 1000)
+    assert level_dbfs(mic[tail]) - level_dbfs(y[tail].astype(float)) >= 25.0
+    capsys.readouterr()
+    assert main([*args, "--aec-reference", str(tmp_path / "missing.wav")]) == 2
+    assert "missing.wav: no such file" in capsys.readouterr().err
+    assert main([*args, "--aec-reference", str(tmp_path / "far.wav"), "--engine", "stream"]) == 2
+    assert "--engine direct" in capsys.readouterr().err
+
+
+@pytest.mark.asyncio
+async def test_processor_takes_its_echo_reference_from_an_audio_source(speech_dir, rng):
+    """What an agent plays through an AudioSource is the echo reference; no device needed."""
+    from livekit_audio import ApmProcessor, AudioSource
+
+    rate = 16000
+    far = far_speech(speech_dir, rate, 10.0)
+    mic = np.round(room_echo(far, rate, rng, delay_ms=40.0)).astype(np.int16)
+    processor = ApmProcessor(echo_cancellation=True)
+    source = AudioSource(rate, 1, realtime=False)
+    source.add_playout_listener(processor.process_reverse)
+    far16 = np.round(far).astype(np.int16)
+    out = []
+    for i in range(0, len(mic) - 320 + 1, 320):  # 20 ms frames: re-chunked inside
+        await source.capture_frame(AudioFrame.from_ndarray(far16[i : i + 320].copy(), rate))
+        await source.wait_for_playout()
+        frame = processor._process(AudioFrame.from_ndarray(mic[i : i + 320].copy(), rate))
+        out.append(frame.to_ndarray()[:, 0])
+    source.remove_playout_listener(processor.process_reverse)
+    await source.aclose()
+    y = np.concatenate(out).astype(np.float64)
+    d = processor.delay_samples
+    y = np.r_[y[d:], np.zeros(d)]
+    tail = slice(7 * rate, 10 * rate - 1000)
+    assert level_dbfs(mic[tail].astype(float)) - level_dbfs(y[tail]) >= 20.0
