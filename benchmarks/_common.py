@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import functools
 import gc
+import importlib.metadata
 import json
 import math
 import random
@@ -288,6 +289,32 @@ def spread_line(cells: Iterable[tuple[str, Sequence[float]]]) -> str:
 def progress(msg: str) -> None:
     """A progress line on stderr (stdout carries only the report)."""
     print(msg, file=sys.stderr, flush=True)
+
+
+def package_versions(dists: Sequence[str]) -> dict[str, str]:
+    """Installed version of each distribution, or ``"not installed"``."""
+    out = {}
+    for dist in dists:
+        try:
+            out[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
+
+
+def jsonable(x: Any) -> Any:
+    """``x`` with numpy scalars made plain and non-finite floats made ``None`` (for JSON)."""
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
+    if isinstance(x, (np.floating, float)):
+        return float(x) if math.isfinite(x) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    return x
 
 
 def write_report(

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import importlib.metadata
 import math
 import random
 import statistics
@@ -57,6 +56,8 @@ from _common import (
     verdict,
     wall_seconds,
     write_report,
+    jsonable,
+    package_versions,
 )
 from _machine import machine_info, machine_summary
 from bench_apm_quality import active_level_dbfs, align, gcc_phat_delay, si_sdr, to_int16
@@ -1307,28 +1308,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _peer_versions() -> dict[str, str]:
-    out = {}
-    for dist in ("pesq", "livekit", "pywebrtc-audio", "aec-audio-processing", "speexdsp"):
-        try:
-            out[dist] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            out[dist] = "not installed"
-    return out
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, (np.floating, float)):
-        return float(x) if math.isfinite(x) else None
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.bool_):
-        return bool(x)
-    return x
+PEER_DISTRIBUTIONS = ("pesq", "livekit", "pywebrtc-audio", "aec-audio-processing", "speexdsp")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -1366,7 +1346,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "active_below_db": ACTIVE_BELOW_DB,
             "windows": {s.key: s.windows for s in SCENARIOS if s.key in scen_keys},
         },
-        "peer_versions": _peer_versions(),
+        "peer_versions": package_versions(PEER_DISTRIBUTIONS),
         "skipped": skipped,
         "pesq_missing": pesq_missing,
     }
@@ -1411,7 +1391,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results["elapsed_s"] = time.perf_counter() - t0
     lines = report(results, info)
     lines.append(f"\nelapsed {results['elapsed_s']:.0f} s")
-    write_report(lines, _jsonable(results), info, args.json)
+    write_report(lines, jsonable(results), info, args.json)
     return 0
 
 

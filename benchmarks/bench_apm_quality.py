@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import functools
 import gc
-import importlib.metadata
 import math
 import random
 import statistics
@@ -50,6 +49,8 @@ from _common import (
     verdict,
     wall_seconds,
     write_report,
+    jsonable,
+    package_versions,
 )
 from _machine import machine_info, machine_summary
 
@@ -1704,36 +1705,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _peer_versions() -> dict[str, str]:
-    out = {}
-    for dist in (
-        "pesq",
-        "pystoi",
-        "livekit",
-        "pywebrtc-audio",
-        "webrtc-noise-gain",
-        "speexdsp-ns",
-        "pyrnnoise",
-    ):
-        try:
-            out[dist] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            out[dist] = "not installed"
-    return out
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, (np.floating, float)):
-        return float(x) if math.isfinite(x) else None
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.bool_):
-        return bool(x)
-    return x
+PEER_DISTRIBUTIONS = (
+    "pesq",
+    "pystoi",
+    "livekit",
+    "pywebrtc-audio",
+    "webrtc-noise-gain",
+    "speexdsp-ns",
+    "pyrnnoise",
+)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -1783,7 +1763,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "speed_frames": speed_frames,
             "input": "",
         },
-        "peer_versions": _peer_versions(),
+        "peer_versions": package_versions(PEER_DISTRIBUTIONS),
         "missing_peers": missing,
         "skipped": skipped,
         "contenders": {"ns": {}, "agc": {}},
@@ -1851,7 +1831,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results["elapsed_s"] = time.perf_counter() - t0
     lines = report(results, info)
     lines.append(f"\nelapsed {results['elapsed_s']:.0f} s")
-    write_report(lines, _jsonable(results), info, args.json)
+    write_report(lines, jsonable(results), info, args.json)
     return 0
 
 
