@@ -34,8 +34,8 @@ else:
 
 MACROS = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
 
-#: Shared C sources linked into every extension (CPU dispatch).
-COMMON_C = ["csrc/la_cpu.c"]
+#: Shared C sources linked into every extension (CPU dispatch, Kaiser window).
+COMMON_C = ["csrc/la_cpu.c", "csrc/la_window.c"]
 
 #: One row per extension: module name under livekit_audio._native -> its own C sources.
 NATIVE_MODULES = {
@@ -47,6 +47,7 @@ NATIVE_MODULES = {
         "csrc/la_ns.c",
         "csrc/la_agc.c",
         "csrc/la_aec.c",
+        "csrc/la_band.c",
         "csrc/la_fft.c",
     ],
 }

@@ -15,8 +15,9 @@
  * double-talk", IEEE TASLP 15(3), 2007) - the regression of the error power spectrum on the
  * echo estimate's - is estimated and drives the residual echo suppressor (la_ns).
  *
- * At 32 and 48 kHz only the bins up to 8 kHz are filtered; the upper band's echo is left to
- * the residual echo suppressor (la_ns), so the cost does not grow with the rate.
+ * At 32 and 48 kHz the module runs this canceller at 16 kHz on a band split (la_band.c); the
+ * upper band's echo is left to the residual echo suppressor (la_ns), so the cost does not grow
+ * with the rate.
  *
  * Delay: the render and capture log-energy envelopes (2 ms blocks) are cross-correlated over
  * 1 s for lags of 0-500 ms; a lag that wins twice in a row moves the filter's bulk delay by
@@ -48,7 +49,7 @@ la_status la_aec_init(la_aec *aec, int32_t sample_rate_hz, int32_t num_channels,
     if (aec == NULL) {
         return LA_ERR_NULL_POINTER;
     }
-    if (sample_rate_hz % 100 != 0 || sample_rate_hz / 100 > LA_APM_MAX_HOP || sample_rate_hz < 8000) {
+    if (sample_rate_hz % 100 != 0 || sample_rate_hz > LA_BAND_RATE || sample_rate_hz < 8000) {
         return LA_ERR_INVALID_RATE;
     }
     if (num_channels < 1 || num_channels > LA_APM_MAX_CHANNELS) {
@@ -61,11 +62,6 @@ la_status la_aec_init(la_aec *aec, int32_t sample_rate_hz, int32_t num_channels,
     aec->hop = sample_rate_hz / 100;
     aec->nfft = la_pow2_at_least(2 * aec->hop);
     aec->bins = aec->nfft / 2 + 1;
-    int32_t active = (int32_t)(8000.0 * aec->nfft / sample_rate_hz) + 1;
-    aec->active_bins = active < aec->bins ? active : aec->bins;
-    if (aec->active_bins > LA_AEC_MAX_BINS) {
-        aec->active_bins = LA_AEC_MAX_BINS;
-    }
     aec->partitions = (tail_ms + 9) / 10;
     aec->num_channels = num_channels;
     aec->env_block = sample_rate_hz * LA_AEC_ENV_BLOCK_MS / 1000;
@@ -134,14 +130,9 @@ void la_aec_set_delay_hint(la_aec *aec, int64_t delay_samples) {
 
 static float la_env_value(float mean_square) { return log10f(mean_square + 1.0f); }
 
-void la_aec_push_render(la_aec *aec, const int16_t *data, int64_t n_frames, int32_t num_channels) {
-    const float inv = 1.0f / (float)num_channels;
-    for (int64_t i = 0; i < n_frames; ++i) {
-        float v = 0.0f;
-        for (int32_t c = 0; c < num_channels; ++c) {
-            v += (float)data[i * num_channels + c];
-        }
-        v *= inv;
+void la_aec_push_render(la_aec *aec, const float *mono, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+        float v = mono[i];
         aec->ring[aec->render_written % aec->ring_len] = v;
         aec->render_written++;
         aec->render_env_acc += v * v;
@@ -296,7 +287,7 @@ static void la_aec_estimate_delay(la_aec *aec) {
 
 /* Strongest tap of the foreground filter (channel 0): the echo delay, in ms. */
 static void la_aec_measure_delay(la_aec *aec) {
-    const int32_t ab = aec->active_bins;
+    const int32_t ab = aec->bins;
     int32_t best_k = -1;
     float best_e = 0.0f;
     for (int32_t k = 0; k < aec->partitions; ++k) {
@@ -333,7 +324,7 @@ static void la_aec_measure_delay(la_aec *aec) {
 /* Y = sum_k X_k W_k over the active bins, as a time-domain block (last hop of the IFFT). */
 static void la_aec_filter(la_aec *aec, const float (*w_re)[LA_AEC_MAX_BINS],
                           const float (*w_im)[LA_AEC_MAX_BINS], float *y) {
-    const int32_t ab = aec->active_bins;
+    const int32_t ab = aec->bins;
     float *restrict yr = aec->spec_re;
     float *restrict yi = aec->spec_im;
     memset(yr, 0, sizeof(float) * (size_t)aec->bins);
@@ -363,7 +354,7 @@ static void la_aec_block_spectrum(la_aec *aec, const float *block, float *re, fl
 /* One normalised step of the background filter of channel c; py is |Y|^2 of its echo
  * estimate (for the leakage regression). */
 static void la_aec_adapt(la_aec *aec, int32_t c, const float *e, const float *py) {
-    const int32_t ab = aec->active_bins;
+    const int32_t ab = aec->bins;
     la_aec_block_spectrum(aec, e, aec->e_re, aec->e_im);
     float pe[LA_AEC_MAX_BINS];
     float mean_e = 0.0f, mean_y = 0.0f;
@@ -429,7 +420,7 @@ static float la_energy(const float *x, int32_t n) { return la_sum_squares(x, n);
 void la_aec_process(la_aec *aec, float *const *capture, float *const *echo) {
     const int32_t hop = aec->hop;
     const int32_t nfft = aec->nfft;
-    const int32_t ab = aec->active_bins;
+    const int32_t ab = aec->bins;
     la_aec_capture_envelope(aec, capture[0]);
     if (++aec->frames_since_estimate >= LA_AEC_ESTIMATE_EVERY) {
         aec->frames_since_estimate = 0;

@@ -1,6 +1,7 @@
 /*
  * la_apm.c - the audio processing module: 10 ms framing and the stage chain
- * HPF -> (echo canceller, later) -> noise suppressor -> AGC + limiter, in WebRTC APM's order.
+ * HPF -> echo canceller -> noise suppressor (+ residual echo) -> AGC + limiter, in WebRTC
+ * APM's order. At 32 and 48 kHz the echo canceller runs at 16 kHz on a band split (la_band.c).
  *
  * int16 interleaved frames are processed in place, 10 ms at a time, on planar float32 blocks;
  * output is rounded to nearest and saturated.
@@ -42,7 +43,15 @@ la_status la_apm_init(la_apm *apm, const la_apm_config *config) {
         apm->ns.suppress_noise = config->noise_suppression;
     }
     if (rc == LA_OK && config->echo_cancellation) {
-        rc = la_aec_init(&apm->aec, rate, config->num_channels, config->aec_tail_ms);
+        int32_t aec_rate = rate;
+        if (rate > LA_BAND_RATE) {
+            apm->split = 1;
+            rc = la_band_split_init(&apm->band, rate);
+            aec_rate = LA_BAND_RATE;
+        }
+        if (rc == LA_OK) {
+            rc = la_aec_init(&apm->aec, aec_rate, config->num_channels, config->aec_tail_ms);
+        }
     }
     if (rc == LA_OK && config->auto_gain_control) {
         rc = la_agc_init(&apm->agc, rate, config->num_channels, config->agc_target_dbfs,
@@ -63,6 +72,10 @@ void la_apm_reset(la_apm *apm) {
     if (apm->config.echo_cancellation) {
         la_aec_reset(&apm->aec);
     }
+    memset(&apm->render_down, 0, sizeof(apm->render_down));
+    memset(apm->capture_down, 0, sizeof(apm->capture_down));
+    memset(apm->echo_up, 0, sizeof(apm->echo_up));
+    memset(apm->capture_delay, 0, sizeof(apm->capture_delay));
     if (apm->config.auto_gain_control) {
         la_agc_reset(&apm->agc);
     }
@@ -76,12 +89,48 @@ void la_apm_reset(la_apm *apm) {
 
 void la_apm_set_stream_delay_ms(la_apm *apm, int32_t delay_ms) {
     if (apm->config.echo_cancellation) {
-        la_aec_set_delay_hint(&apm->aec, (int64_t)delay_ms * apm->config.sample_rate_hz / 1000);
+        la_aec_set_delay_hint(&apm->aec, (int64_t)delay_ms * apm->aec.rate / 1000);
     }
 }
 
 int32_t la_apm_delay_samples(const la_apm *apm) {
-    return (apm->config.noise_suppression || apm->config.echo_cancellation) ? apm->hop : 0;
+    int32_t spectral = (apm->config.noise_suppression || apm->config.echo_cancellation) ? apm->hop : 0;
+    return spectral + (apm->split ? 2 * apm->band.half : 0);
+}
+
+/* The echo canceller on one hop of planar capture: in place at 8/16 kHz; at 32/48 kHz on the
+ * 16 kHz band, its estimate interpolated back and subtracted from the capture delayed by the
+ * split's 2 half samples. Leaves the echo estimate in apm->echo. */
+static void la_apm_cancel_echo(la_apm *apm, float *const *planar) {
+    const int32_t nch = apm->config.num_channels;
+    float *echo[LA_APM_MAX_CHANNELS];
+    for (int32_t c = 0; c < nch; ++c) {
+        echo[c] = apm->echo[c];
+    }
+    if (!apm->split) {
+        la_aec_process(&apm->aec, planar, echo);
+        return;
+    }
+    const int32_t hop = apm->hop;
+    const int32_t low_hop = apm->aec.hop;
+    const int32_t lag = 2 * apm->band.half;
+    float *low[LA_APM_MAX_CHANNELS], *low_echo[LA_APM_MAX_CHANNELS];
+    for (int32_t c = 0; c < nch; ++c) {
+        low[c] = apm->low[c];
+        low_echo[c] = apm->low_echo[c];
+        la_band_decimate(&apm->band, &apm->capture_down[c], planar[c], hop, low[c]);
+    }
+    la_aec_process(&apm->aec, low, low_echo);
+    for (int32_t c = 0; c < nch; ++c) {
+        la_band_interpolate(&apm->band, &apm->echo_up[c], low_echo[c], low_hop, echo[c]);
+        float *restrict line = apm->capture_delay[c]; /* lag past samples, then this hop */
+        memcpy(line + lag, planar[c], sizeof(float) * (size_t)hop);
+        float *restrict x = planar[c];
+        for (int32_t i = 0; i < hop; ++i) {
+            x[i] = line[i] - echo[c][i];
+        }
+        memmove(line, line + hop, sizeof(float) * (size_t)lag);
+    }
 }
 
 static inline int16_t la_apm_to_s16(float v) {
@@ -129,7 +178,7 @@ la_status la_apm_process_capture(la_apm *apm, int16_t *data, int64_t n_frames) {
             for (int32_t c = 0; c < nch; ++c) {
                 echo[c] = apm->echo[c];
             }
-            la_aec_process(&apm->aec, planar, echo);
+            la_apm_cancel_echo(apm, planar);
             apm->ns.res_leakage = apm->aec.leakage[0];
         }
         if (apm->config.noise_suppression || apm->config.echo_cancellation) {
@@ -177,7 +226,7 @@ la_status la_apm_process_capture(la_apm *apm, int16_t *data, int64_t n_frames) {
             st->delay_changes = a->delay_changes;
             st->divergences = a->divergences;
             st->render_buffer_ms =
-                1000.0f * (float)(a->render_written - a->capture_done) / (float)apm->config.sample_rate_hz;
+                1000.0f * (float)(a->render_written - a->capture_done) / (float)a->rate;
         }
     }
     return LA_OK;
@@ -204,7 +253,25 @@ la_status la_apm_process_render(la_apm *apm, const int16_t *data, int64_t n_fram
     }
     apm->stats.render_level_dbfs = la_level_dbfs(sum, n);
     if (apm->config.echo_cancellation) {
-        la_aec_push_render(&apm->aec, data, n_frames, num_channels);
+        const int32_t hop = apm->hop;
+        const float inv = 1.0f / (float)num_channels;
+        for (int64_t start = 0; start < n_frames; start += hop) {
+            const int16_t *block = data + start * num_channels;
+            float *restrict mono = apm->render_mono;
+            for (int32_t i = 0; i < hop; ++i) { /* down-mix */
+                float v = 0.0f;
+                for (int32_t c = 0; c < num_channels; ++c) {
+                    v += (float)block[i * num_channels + c];
+                }
+                mono[i] = v * inv;
+            }
+            if (apm->split) {
+                la_band_decimate(&apm->band, &apm->render_down, mono, hop, apm->low[0]);
+                la_aec_push_render(&apm->aec, apm->low[0], apm->aec.hop);
+            } else {
+                la_aec_push_render(&apm->aec, mono, hop);
+            }
+        }
     }
     apm->stats.render_frames += n_frames / apm->hop;
     return LA_OK;

@@ -63,6 +63,11 @@ typedef struct la_filter_shape {
 la_status la_filter_design(int64_t input_rate, int64_t output_rate, const la_filter_params *params,
                            la_filter_shape *shape);
 
+/* Modified Bessel function of the first kind, order 0 (la_window.c). */
+double la_bessel_i0(double x);
+/* Kaiser window at r in [-1, 1] (0 outside), shape beta (la_window.c). */
+double la_kaiser(double r, double beta);
+
 /* Fills coefs[up * taps] (phase-major) for a shape from la_filter_design. Each phase is
  * normalised to unit DC gain. May take milliseconds; call once per (ratio, quality). */
 la_status la_filter_fill(const la_filter_shape *shape, float *coefs, size_t coefs_len);
@@ -242,20 +247,52 @@ void la_agc_reset(la_agc *agc);
 /* speech_hint: the noise suppressor's speech presence in [0, 1], or < 0 when it is off. */
 void la_agc_process(la_agc *agc, float *const *x, float speech_hint);
 
+/* Band split for the echo canceller at 32 and 48 kHz (la_band.c): a linear-phase FIR
+ * decimator to 16 kHz and the matching interpolator back. Down then up is a pure delay of
+ * 2 * half samples (at the high rate) for content below ~7.5 kHz. */
+#define LA_BAND_RATE 16000                 /* the rate the adaptive filter runs at */
+#define LA_BAND_MAX_TAPS 136               /* prototype taps (2 half + 1), padded to 8 */
+#define LA_BAND_MAX_PHASE 48               /* interpolator taps per phase, padded to 8 */
+
+typedef struct la_band_split {
+    int32_t factor;                        /* high rate / 16 kHz: 2 or 3 */
+    int32_t half;                          /* prototype centre tap; taps = 2 half + 1 */
+    int32_t taps_padded, phase_len;        /* multiples of 8 */
+    int32_t use_avx2;                      /* kernel chosen at init */
+    float h[LA_BAND_MAX_TAPS];             /* lowpass prototype at the high rate, DC gain 1 */
+    float phase[3][LA_BAND_MAX_PHASE];     /* factor * h[factor i + r], reversed, per phase r */
+} la_band_split;
+
+typedef struct la_band_decimator {
+    float hist[LA_BAND_MAX_TAPS + LA_APM_MAX_HOP]; /* taps_padded - 1 past samples, then the hop */
+} la_band_decimator;
+
+typedef struct la_band_interpolator {
+    float hist[LA_BAND_MAX_PHASE + LA_APM_MAX_HOP]; /* phase_len - 1 past samples, then the hop */
+} la_band_interpolator;
+
+la_status la_band_split_init(la_band_split *b, int32_t sample_rate_hz);
+/* n_high samples at the high rate -> n_high / factor at 16 kHz (a multiple of 4). */
+void la_band_decimate(const la_band_split *b, la_band_decimator *d, const float *x,
+                      int32_t n_high, float *out);
+/* n_low samples at 16 kHz -> n_low * factor at the high rate (a multiple of 4). */
+void la_band_interpolate(const la_band_split *b, la_band_interpolator *u, const float *x,
+                         int32_t n_low, float *out);
+
 /* Echo canceller: bounded render buffer, envelope-correlation delay estimator, and a
- * partitioned-block frequency-domain adaptive filter (foreground/background pair) on the
- * 0-8 kHz bins. It writes the linear error into the capture and its echo estimate alongside;
+ * partitioned-block frequency-domain adaptive filter (foreground/background pair), at 8 or
+ * 16 kHz (the module band-splits 32/48 kHz). It writes the linear error into the capture and its echo estimate alongside;
  * the spectral stage (la_ns) suppresses the residual. */
 #define LA_AEC_MAX_PARTITIONS 64           /* 10 ms each: up to 640 ms of echo tail */
-#define LA_AEC_MAX_BINS 257                /* bins of the FFT up to 8 kHz, at any rate */
-#define LA_AEC_RING (2 * 48000 + 4096)     /* render history, samples (2 s at 48 kHz) */
+#define LA_AEC_MAX_BINS 257                /* FFT bins at 16 kHz (the highest rate it runs at) */
+#define LA_AEC_RING (2 * 16000 + 1024)     /* render history, samples (2 s at 16 kHz) */
 #define LA_AEC_ENV_BLOCK_MS 2              /* delay estimator resolution */
 #define LA_AEC_ENV_LEN 1024                /* envelope history, blocks (2 s) */
 
 typedef struct la_aec {
     la_fft fft;
     float fft_work[2 * LA_APM_MAX_FFT + 3 * LA_APM_MAX_FFT / 2 + 64];
-    int32_t rate, hop, nfft, bins, active_bins, partitions, num_channels;
+    int32_t rate, hop, nfft, bins, partitions, num_channels;
     /* render history (mono, down-mixed) indexed by absolute render sample */
     float ring[LA_AEC_RING];
     int64_t render_written, capture_done;
@@ -296,8 +333,8 @@ la_status la_aec_init(la_aec *aec, int32_t sample_rate_hz, int32_t num_channels,
 void la_aec_reset(la_aec *aec);
 /* Where the echo of render sample i is expected in the capture: i + delay_samples. */
 void la_aec_set_delay_hint(la_aec *aec, int64_t delay_samples);
-/* Appends render frames (int16 interleaved, any channel count; down-mixed). */
-void la_aec_push_render(la_aec *aec, const int16_t *data, int64_t n_frames, int32_t num_channels);
+/* Appends n mono render samples at the canceller's rate. */
+void la_aec_push_render(la_aec *aec, const float *mono, int64_t n);
 /* Cancels the echo in one hop of planar capture (in place) and writes the echo estimate. */
 void la_aec_process(la_aec *aec, float *const *capture, float *const *echo);
 
@@ -338,6 +375,14 @@ typedef struct la_apm {
     la_agc agc;
     la_aec aec;
     float echo[LA_APM_MAX_CHANNELS][LA_APM_MAX_HOP];
+    /* band split at 32/48 kHz: the canceller runs at 16 kHz (split = 1) */
+    int32_t split;
+    la_band_split band;
+    la_band_decimator render_down, capture_down[LA_APM_MAX_CHANNELS];
+    la_band_interpolator echo_up[LA_APM_MAX_CHANNELS];
+    float capture_delay[LA_APM_MAX_CHANNELS][LA_BAND_MAX_TAPS + LA_APM_MAX_HOP];
+    float low[LA_APM_MAX_CHANNELS][LA_APM_MAX_HOP], low_echo[LA_APM_MAX_CHANNELS][LA_APM_MAX_HOP];
+    float render_mono[LA_APM_MAX_HOP];
     la_apm_stats stats;
     float planar[LA_APM_MAX_CHANNELS][LA_APM_MAX_HOP];
     int32_t hop;
@@ -345,7 +390,8 @@ typedef struct la_apm {
 
 la_status la_apm_init(la_apm *apm, const la_apm_config *config);
 void la_apm_reset(la_apm *apm);
-/* Samples of delay the enabled stages add (the noise suppressor's hop). */
+/* Samples of delay the enabled stages add: the spectral stage's hop, plus the band split's
+ * delay when the echo canceller runs on it (32/48 kHz). */
 int32_t la_apm_delay_samples(const la_apm *apm);
 /* Processes n_frames interleaved int16 frames in place; n_frames must be a multiple of the
  * 10 ms hop (LA_ERR_INVALID_ARGUMENT otherwise, and nothing is touched). */

@@ -34,22 +34,6 @@ static int64_t la_gcd(int64_t a, int64_t b) {
     return a;
 }
 
-/* Modified Bessel function of the first kind, order 0, by its power series. */
-static double la_bessel_i0(double x) {
-    double sum = 1.0;
-    double term = 1.0;
-    double half = 0.5 * x;
-    for (int k = 1; k < 500; ++k) {
-        double r = half / (double)k;
-        term *= r * r;
-        sum += term;
-        if (term < sum * 1e-17) {
-            break;
-        }
-    }
-    return sum;
-}
-
 static double la_kaiser_beta(double atten_db) {
     if (atten_db > 50.0) {
         return 0.1102 * (atten_db - 8.7);
@@ -117,7 +101,6 @@ la_status la_filter_fill(const la_filter_shape *shape, float *coefs, size_t coef
     const double half = 0.5 * taps;
     const double fc2 = 2.0 * shape->cutoff;
     const double beta = shape->kaiser_beta;
-    const double i0_beta = la_bessel_i0(beta);
     for (int64_t p = 0; p < shape->up; ++p) {
         float *row = coefs + p * taps;
         double sum = 0.0;
@@ -126,7 +109,7 @@ la_status la_filter_fill(const la_filter_shape *shape, float *coefs, size_t coef
         for (int32_t m = 0; m < taps; ++m) {
             double tau = (double)p / (double)shape->up + half - 1.0 - (double)m;
             double r = tau / half;
-            double w = (r * r < 1.0) ? la_bessel_i0(beta * sqrt(1.0 - r * r)) / i0_beta : 0.0;
+            double w = la_kaiser(r, beta);
             double arg = M_PI * fc2 * tau;
             double s = (tau == 0.0) ? fc2 : fc2 * sin(arg) / arg;
             double v = s * w;

@@ -143,10 +143,11 @@ class AudioProcessingModule:
     echo_cancellation : bool, keyword-only
         Cancel the echo of the far end given to :meth:`process_reverse_stream`: a
         partitioned-block frequency-domain adaptive filter (multidelay filter, Soo & Pang
-        1990) with Valin's (2007) double-talk-robust learning rate and a foreground/background
-        pair, a delay estimator (so :meth:`set_stream_delay_ms` may be off by +-200 ms or never
-        called), and residual echo suppression. At 32/48 kHz the filter covers 0-8 kHz and the
-        band above is suppressed.
+        1990) with a normalised step and a foreground/background pair (Ochiai 1977), a delay
+        estimator (so :meth:`set_stream_delay_ms` may be off by +-200 ms or never called), and
+        residual echo suppression driven by Valin's (2007) leakage estimate. At 32/48 kHz the
+        filter runs at 16 kHz on a linear-phase band split (0-8 kHz) and the band above is
+        suppressed.
     noise_suppression, high_pass_filter, auto_gain_control : bool, keyword-only
         Stages to run.
     noise_suppression_level : NoiseSuppressionLevel or str, keyword-only
@@ -170,7 +171,8 @@ class AudioProcessingModule:
     consecutive 10 ms blocks). They are processed in place. Anything else raises
     :class:`AudioProcessingError` and leaves the frame untouched. A frame whose rate or
     channel count differs from the previous one reconfigures the module (adaptive state
-    restarts). Noise suppression delays the output by 10 ms (:attr:`delay_samples`).
+    restarts). Noise suppression or echo cancellation delays the output by 10 ms, and echo
+    cancellation at 32/48 kHz by 2.7 ms more (its band split; :attr:`delay_samples`).
 
     One instance serves one stream: a call that overlaps another thread's call on the same
     instance raises ``RuntimeError``. Different instances run in parallel; the C core releases

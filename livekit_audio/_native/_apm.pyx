@@ -20,6 +20,12 @@ from livekit_audio._native._csrc cimport (
     la_apm_process_render,
     la_apm_reset,
     la_apm_set_stream_delay_ms,
+    la_band_decimate,
+    la_band_decimator,
+    la_band_interpolate,
+    la_band_interpolator,
+    la_band_split,
+    la_band_split_init,
     la_fft,
     la_fft_init,
     la_fft_work_floats,
@@ -202,3 +208,41 @@ def hpf(float[::1] x, double sample_rate, double cutoff_hz=100.0):
     check_status(rc, "cannot design the high-pass filter")
     with nogil:
         la_hpf_process(&h, 0, &x[0], <int>x.shape[0])
+
+
+def band_split(const float[::1] x, int sample_rate):
+    """Test hook: the echo canceller's band split (la_band.c) over a float32 array at 32 or
+    48 kHz, fresh state, 10 ms at a time. Returns (low band at 16 kHz, low band interpolated
+    back to ``sample_rate``, the split's round-trip delay in samples at ``sample_rate``)."""
+    cdef la_band_split b
+    cdef la_band_decimator *d = <la_band_decimator *>PyMem_Malloc(sizeof(la_band_decimator))
+    cdef la_band_interpolator *u = <la_band_interpolator *>PyMem_Malloc(sizeof(la_band_interpolator))
+    if d == NULL or u == NULL:
+        PyMem_Free(d)
+        PyMem_Free(u)
+        raise MemoryError()
+    memset(d, 0, sizeof(la_band_decimator))
+    memset(u, 0, sizeof(la_band_interpolator))
+    cdef int hop = sample_rate // 100
+    cdef int blocks = x.shape[0] // hop if hop > 0 else 0
+    try:
+        check_status(la_band_split_init(&b, sample_rate), f"no band split at {sample_rate} Hz")
+        low = np.zeros(blocks * (hop // b.factor), dtype=np.float32)
+        back = np.zeros(blocks * hop, dtype=np.float32)
+        if blocks == 0:
+            return low, back, 2 * b.half
+        _band_run(&b, d, u, x, low, back, hop, blocks)
+        return low, back, 2 * b.half
+    finally:
+        PyMem_Free(d)
+        PyMem_Free(u)
+
+
+cdef void _band_run(la_band_split *b, la_band_decimator *d, la_band_interpolator *u,
+                    const float[::1] x, float[::1] low, float[::1] back, int hop, int blocks):
+    cdef int low_hop = hop // b.factor
+    cdef int i
+    with nogil:
+        for i in range(blocks):
+            la_band_decimate(b, d, &x[i * hop], hop, &low[i * low_hop])
+            la_band_interpolate(b, u, &low[i * low_hop], low_hop, &back[i * hop])

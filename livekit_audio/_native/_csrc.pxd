@@ -81,6 +81,19 @@ cdef extern from "la_dsp.h" nogil:
     la_status la_hpf_design(la_hpf *h, double sample_rate_hz, double cutoff_hz) noexcept
     void la_hpf_process(la_hpf *h, int32_t channel, float *x, int32_t n) noexcept
 
+    ctypedef struct la_band_split:
+        int32_t factor
+        int32_t half
+    ctypedef struct la_band_decimator:
+        pass
+    ctypedef struct la_band_interpolator:
+        pass
+    la_status la_band_split_init(la_band_split *b, int32_t sample_rate_hz) noexcept
+    void la_band_decimate(const la_band_split *b, la_band_decimator *d, const float *x,
+                          int32_t n_high, float *out) noexcept
+    void la_band_interpolate(const la_band_split *b, la_band_interpolator *u, const float *x,
+                             int32_t n_low, float *out) noexcept
+
     ctypedef struct la_apm_config:
         int32_t sample_rate_hz
         int32_t num_channels
