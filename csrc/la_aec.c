@@ -5,7 +5,8 @@
  * of J.-S. Soo and K. K. Pang, "Multidelay block frequency domain adaptive filter", IEEE
  * TASSP 38(2), 1990 - with 10 ms partitions, overlap-save on a power-of-two FFT, the gradient
  * constraint applied to one partition per block in rotation (alternating MDF) and a step
- * normalised per bin by the render power (NLMS, mu = 1). Double talk is handled by two filters
+ * normalised per bin by the render power, its size set by Valin's learning rate (below).
+ * Double talk is handled by two filters
  * (K. Ochiai, T. Araseki, T. Ogihara, "Echo canceler with two echo path models", IEEE Trans.
  * Commun. 25(6), 1977, as in the Speex MDF echo canceller): the background adapts on every
  * block with far-end activity; the foreground produces the output and copies the background
@@ -13,7 +14,10 @@
  * diverges (near-end speech) is restored from the foreground. The leakage coefficient of
  * J.-M. Valin ("On adjusting the learning rate in frequency domain echo cancellation with
  * double-talk", IEEE TASLP 15(3), 2007) - the regression of the error power spectrum on the
- * echo estimate's - is estimated and drives the residual echo suppressor (la_ns).
+ * echo estimate's - sets the background's learning rate and drives the residual echo
+ * suppressor (la_ns), together with a render-driven residual echo estimate (a residual echo
+ * path gain times the aligned render power, as in WebRTC AEC3's suppressor) that covers the
+ * first seconds, loudspeaker non-linearity and an echo path change.
  *
  * At 32 and 48 kHz the module runs this canceller at 16 kHz on a band split (la_band.c); the
  * upper band's echo is left to the residual echo suppressor (la_ns), so the cost does not grow
@@ -31,9 +35,18 @@
 #include "la_dsp.h"
 #include "la_simd.h"
 
-#define LA_AEC_MU 1.0f          /* background NLMS step */
+#define LA_AEC_MU 1.0f          /* largest background NLMS step */
+#define LA_AEC_MU_START 1.0f    /* fixed step until adapted */
+#define LA_AEC_ADAPTED_STEPS 1.0f /* adapted after this many filter lengths of unit steps */
+#define LA_AEC_VALIN_SCALE 4.0f
 #define LA_AEC_COPY_RATIO 0.5f  /* foreground adopts a background 3 dB better */
 #define LA_AEC_MAX_DELAY_MS 500
+#define LA_AEC_TAIL_DECAY 0.8f  /* render power tail: -1 dB per block */
+#define LA_AEC_PATH_GAIN_START 1.0f
+#define LA_AEC_SILENT_POWER 1e4f /* render bin power below which the far end is silent */
+#define LA_AEC_PATH_GAIN_DOWN 0.05f /* smoothing of the residual path gain, per block */
+#define LA_AEC_PATH_GAIN_UP 0.1f
+#define LA_AEC_ECHO_SHARE 0.5f
 #define LA_AEC_ESTIMATE_EVERY 25 /* frames between delay estimates */
 #define LA_AEC_WINDOW_BLOCKS 500 /* 1 s of 2 ms envelope blocks */
 
@@ -62,6 +75,7 @@ la_status la_aec_init(la_aec *aec, int32_t sample_rate_hz, int32_t num_channels,
     aec->hop = sample_rate_hz / 100;
     aec->nfft = la_pow2_at_least(2 * aec->hop);
     aec->bins = aec->nfft / 2 + 1;
+    aec->bin_hz = (float)sample_rate_hz / (float)aec->nfft;
     aec->partitions = (tail_ms + 9) / 10;
     aec->num_channels = num_channels;
     aec->env_block = sample_rate_hz * LA_AEC_ENV_BLOCK_MS / 1000;
@@ -88,8 +102,15 @@ static void la_aec_clear_filters(la_aec *aec) {
         aec->fore_avg[c] = 0.0f;
         aec->better_frames[c] = 0;
         aec->worse_frames[c] = 0;
+        aec->sum_adapt[c] = 0.0f;
+        aec->adapted[c] = 0;
     }
     aec->adapted_frames = 0;
+    for (int32_t f = 0; f < LA_AEC_MAX_BINS; ++f) {
+        aec->render_tail[f] = 0.0f;
+        aec->path_gain[f] = LA_AEC_PATH_GAIN_START;
+        aec->res_ratio[f] = 0.0f;
+    }
 }
 
 void la_aec_reset(la_aec *aec) {
@@ -207,6 +228,10 @@ static void la_aec_move_bulk_delay(la_aec *aec, int64_t target) {
     memset(aec->x_re, 0, sizeof(aec->x_re));
     memset(aec->x_im, 0, sizeof(aec->x_im));
     memset(aec->x_power, 0, sizeof(aec->x_power));
+    for (int32_t c = 0; c < aec->num_channels; ++c) { /* learn at the fixed rate again */
+        aec->adapted[c] = 0;
+        aec->sum_adapt[c] = 0.0f;
+    }
 }
 
 /* Cross-correlates the envelopes; moves the bulk delay when a new lag wins twice. */
@@ -351,9 +376,19 @@ static void la_aec_block_spectrum(la_aec *aec, const float *block, float *re, fl
     la_rfft(&aec->fft, aec->frame, re, im);
 }
 
+/* Block energies of one channel, for the learning rate. */
+typedef struct la_aec_block_energy {
+    float sxx, see, syy, sey; /* render, background error, its echo estimate, cross */
+} la_aec_block_energy;
+
 /* One normalised step of the background filter of channel c; py is |Y|^2 of its echo
- * estimate (for the leakage regression). */
-static void la_aec_adapt(la_aec *aec, int32_t c, const float *e, const float *py) {
+ * estimate (for the leakage regression). The step follows Valin (2007): mu = leakage x
+ * |Y|^2 / |E|^2, the share of the error that is residual echo, so near-end speech (large
+ * |E|^2, uncorrelated with |Y|^2) slows adaptation. Until the filter has taken a filter's
+ * worth of steps (and again after the bulk delay moves) the rate is a fixed LA_AEC_MU_START,
+ * as in Speex's MDF. */
+static void la_aec_adapt(la_aec *aec, int32_t c, const float *e, const float *py,
+                         const la_aec_block_energy *en) {
     const int32_t ab = aec->bins;
     la_aec_block_spectrum(aec, e, aec->e_re, aec->e_im);
     float pe[LA_AEC_MAX_BINS];
@@ -377,12 +412,28 @@ static void la_aec_adapt(la_aec *aec, int32_t c, const float *e, const float *py
     float leak = aec->leak_yy[c] > 1e-9f ? aec->leak_ey[c] / aec->leak_yy[c] : 0.5f;
     leak = leak < 0.005f ? 0.005f : (leak > 1.0f ? 1.0f : leak);
     aec->leakage[c] = leak;
-    (void)leak;
-    /* Normalised step (NLMS, mu = 1) per bin: the background adapts at full speed; the
-     * foreground/background logic in la_aec_process keeps double talk out of the output. */
     float step[LA_AEC_MAX_BINS];
-    for (int32_t f = 0; f < ab; ++f) {
-        step[f] = LA_AEC_MU / (aec->x_power[f] + 1e2f * (float)aec->partitions);
+    const float reg = 1e2f * (float)aec->partitions;
+    if (aec->adapted[c]) {
+        /* Valin's step, mu = leakage x echo estimate energy / error energy, over the block
+         * (per-bin steps were noisier here), scaled by LA_AEC_VALIN_SCALE: our leakage
+         * regression underestimates the residual, and a scale of 4 keeps single-talk
+         * convergence at the fixed step's pace while double talk still slows it */
+        float mu = LA_AEC_VALIN_SCALE * leak * en->syy / (en->see + 1.0f);
+        mu = mu > LA_AEC_MU ? LA_AEC_MU : mu;
+        for (int32_t f = 0; f < ab; ++f) {
+            step[f] = mu / (aec->x_power[f] + reg);
+        }
+    } else {
+        float rate = en->see > 0.0f ? LA_AEC_MU_START * en->sxx / en->see : LA_AEC_MU_START;
+        rate = rate > LA_AEC_MU_START ? LA_AEC_MU_START : rate;
+        aec->sum_adapt[c] += rate;
+        if (aec->sum_adapt[c] > LA_AEC_ADAPTED_STEPS * (float)aec->partitions && leak > 0.03f) {
+            aec->adapted[c] = 1;
+        }
+        for (int32_t f = 0; f < ab; ++f) {
+            step[f] = rate / (aec->x_power[f] + reg);
+        }
     }
     const int32_t constrain = aec->constrain_next;
     for (int32_t k = 0; k < aec->partitions; ++k) {
@@ -417,6 +468,33 @@ static void la_aec_adapt(la_aec *aec, int32_t c, const float *e, const float *py
 
 static float la_energy(const float *x, int32_t n) { return la_sum_squares(x, n); }
 
+/* Render-driven residual echo (after F. Kuech et al. / WebRTC AEC3's echo-path-gain model):
+ * the linear error's power per bin is compared with the aligned render power and its decaying
+ * tail; the smallest ratio seen while the far end talks (falling fast, rising slowly, so near-end
+ * speech does not raise it) is the residual echo path gain, and gain x render power over the
+ * error power is the share of the error that is echo. It covers what the linear filter misses:
+ * the first seconds, loudspeaker non-linearity, tail beyond the filter. */
+static void la_aec_update_residual(la_aec *aec, const float *e, int far_active, float echo_share) {
+    const int32_t ab = aec->bins;
+    la_aec_block_spectrum(aec, e, aec->e_re, aec->e_im);
+    for (int32_t f = 0; f < ab; ++f) {
+        float pe = aec->e_re[f] * aec->e_re[f] + aec->e_im[f] * aec->e_im[f] + 1.0f;
+        float px = aec->render_tail[f] + 1.0f;
+        if (far_active) {
+            float r = pe / px;
+            float g = aec->path_gain[f];
+            /* falls at once towards a smaller ratio; rises only while the error looks like
+             * echo (Valin's leakage says at least half of it is), so double talk is kept out */
+            float up = echo_share >= LA_AEC_ECHO_SHARE ? LA_AEC_PATH_GAIN_UP : 0.0f;
+            g += (r < g ? LA_AEC_PATH_GAIN_DOWN : up) * (r - g);
+            aec->path_gain[f] = g;
+        }
+        float rho = aec->path_gain[f] * px / pe;
+        rho = rho > 1.0f ? 1.0f : rho;
+        aec->res_ratio[f] = aec->render_tail[f] > LA_AEC_SILENT_POWER ? rho : 0.0f;
+    }
+}
+
 void la_aec_process(la_aec *aec, float *const *capture, float *const *echo) {
     const int32_t hop = aec->hop;
     const int32_t nfft = aec->nfft;
@@ -449,6 +527,8 @@ void la_aec_process(la_aec *aec, float *const *capture, float *const *echo) {
         float add = aec->spec_re[f] * aec->spec_re[f] + aec->spec_im[f] * aec->spec_im[f];
         float p = aec->x_power[f] + add - old;
         aec->x_power[f] = p > 0.0f ? p : 0.0f;
+        float tail = LA_AEC_TAIL_DECAY * aec->render_tail[f];
+        aec->render_tail[f] = add > tail ? add : tail;
     }
     /* far end active: above -60 dBFS over the block */
     const int far_active = render_energy > (float)hop * 32768.0f * 32768.0f * 1e-6f;
@@ -456,6 +536,7 @@ void la_aec_process(la_aec *aec, float *const *capture, float *const *echo) {
         aec->adapted_frames++;
     }
     float echo_sum = 0.0f, residual_sum = 0.0f;
+    float echo_share = 1.0f; /* channel 0: leakage x echo estimate energy / error energy */
     for (int32_t c = 0; c < aec->num_channels; ++c) {
         float *d = capture[c];
         float py[LA_AEC_MAX_BINS];
@@ -481,7 +562,12 @@ void la_aec_process(la_aec *aec, float *const *capture, float *const *echo) {
             sff += e * e;
         }
         if (far_active) {
-            la_aec_adapt(aec, c, aec->eb, py);
+            la_aec_block_energy en = {render_energy, see, 0.0f, 0.0f};
+            for (int32_t i = 0; i < hop; ++i) {
+                en.syy += aec->yb[i] * aec->yb[i];
+                en.sey += aec->eb[i] * aec->yb[i];
+            }
+            la_aec_adapt(aec, c, aec->eb, py, &en);
             /* foreground/background: adopt a clearly better background; restore a diverged one */
             if (see < LA_AEC_COPY_RATIO * sff && see < sdd) {
                 aec->better_frames[c]++;
@@ -509,11 +595,16 @@ void la_aec_process(la_aec *aec, float *const *capture, float *const *echo) {
             echo_sum += sdd;
             residual_sum += sff;
         }
+        if (c == 0) {
+            float syy = la_energy(aec->yf, hop);
+            echo_share = aec->leakage[0] * syy / (sff + 1.0f);
+        }
         for (int32_t i = 0; i < hop; ++i) {
             echo[c][i] = aec->yf[i];
             d[i] -= aec->yf[i];
         }
     }
+    la_aec_update_residual(aec, capture[0], far_active, echo_share);
     if (far_active) {
         aec->constrain_next = (aec->constrain_next + 1) % aec->partitions;
         aec->echo_power = 0.95f * aec->echo_power + 0.05f * echo_sum;

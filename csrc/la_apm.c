@@ -180,6 +180,8 @@ la_status la_apm_process_capture(la_apm *apm, int16_t *data, int64_t n_frames) {
             }
             la_apm_cancel_echo(apm, planar);
             apm->ns.res_leakage = apm->aec.leakage[0];
+            apm->ns.res_ratio = apm->aec.res_ratio;
+            apm->ns.res_ratio_bin_hz = apm->aec.bin_hz;
         }
         if (apm->config.noise_suppression || apm->config.echo_cancellation) {
             la_ns_process(&apm->ns, planar, apm->config.echo_cancellation ? echo : NULL);

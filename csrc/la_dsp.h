@@ -210,6 +210,8 @@ typedef struct la_ns {
     float echo_re[LA_APM_MAX_BINS], echo_im[LA_APM_MAX_BINS];
     float res_gain[LA_APM_MAX_BINS];    /* residual echo suppression gain, smoothed */
     float res_leakage;                  /* residual / echo-estimate power ratio (from the AEC) */
+    const float *res_ratio;             /* the AEC's render-driven residual-to-error ratio */
+    float res_ratio_bin_hz;             /* ... per bin of this width (0: none) */
     int32_t suppress_noise;             /* 0: the stage only suppresses residual echo */
     int32_t band_4k, band_8k;           /* bins of 4 and 8 kHz (upper band follows 4-8 kHz) */
     float gain_floor;           /* linear */
@@ -317,6 +319,12 @@ typedef struct la_aec {
     int32_t better_frames[LA_APM_MAX_CHANNELS], worse_frames[LA_APM_MAX_CHANNELS];
     int32_t constrain_next;
     int64_t adapted_frames;
+    /* render-driven residual echo estimate: the aligned render power with a decaying tail,
+     * the linear residual's gain over it, and the residual-to-error ratio it implies */
+    float render_tail[LA_AEC_MAX_BINS], path_gain[LA_AEC_MAX_BINS], res_ratio[LA_AEC_MAX_BINS];
+    float bin_hz;
+    float sum_adapt[LA_APM_MAX_CHANNELS];  /* step taken so far, while not yet adapted */
+    int32_t adapted[LA_APM_MAX_CHANNELS];  /* the learning rate follows Valin's estimate */
     /* delay estimator: log-energy envelopes in 2 ms blocks */
     float render_env[LA_AEC_ENV_LEN], capture_env[LA_AEC_ENV_LEN];
     int64_t render_env_count, capture_env_count;

@@ -186,12 +186,14 @@ static void la_ns_update_gain(la_ns *ns) {
     }
 }
 
-/* Residual echo suppression gain from the echo estimate's spectrum: the residual is taken as
- * leakage * |Yhat|^2 (the AEC's leakage estimate, at least -20 dB), oversubtracted 2x, with a
- * -30 dB floor; attack at once, release at half per block so the tail of an echo burst does
- * not come back between words. Above 8 kHz, where the adaptive filter does not run, the gain
- * follows the 4-8 kHz mean. A gain near 1 wherever the error is dominated by near-end speech
- * keeps double talk intact. */
+/* Residual echo suppression gain. The residual's share of the error power is the larger of
+ * two estimates: 2 x leakage x |Yhat|^2 / |E|^2 (the AEC's leakage estimate, at least -20 dB,
+ * oversubtracted 2x) and 2 x the AEC's render-driven ratio (residual echo path gain x aligned
+ * render power / error power, mapped from its 16 kHz bins). Gain = 1 - share, floor -30 dB;
+ * attack at once, release at half per block so the tail of an echo burst does not come back
+ * between words. Above 8 kHz, where the adaptive filter does not run, the gain follows the
+ * 4-8 kHz mean. Where near-end speech dominates the error the share is small and the speech
+ * is kept. */
 static void la_ns_update_res_gain(la_ns *ns) {
     const int32_t bins = ns->bins;
     const float leak = ns->res_leakage > 0.01f ? ns->res_leakage : 0.01f;
@@ -199,9 +201,16 @@ static void la_ns_update_res_gain(la_ns *ns) {
     const float *restrict py = ns->echo_power;
     float *restrict g = ns->res_gain;
     const int32_t top = ns->band_8k;
+    const float bin_hz = (float)(ns->hop * 100) / (float)ns->nfft;
     for (int32_t k = 0; k <= top; ++k) {
-        float residual = 2.0f * leak * py[k];
-        float target = 1.0f - residual / (pe[k] + 1e-3f);
+        float residual = 2.0f * leak * py[k] / (pe[k] + 1e-3f);
+        if (ns->res_ratio != NULL && ns->res_ratio_bin_hz > 0.0f) {
+            int32_t j = (int32_t)((float)k * bin_hz / ns->res_ratio_bin_hz + 0.5f);
+            j = j < LA_AEC_MAX_BINS ? j : LA_AEC_MAX_BINS - 1;
+            float rho = 2.0f * ns->res_ratio[j];
+            residual = rho > residual ? rho : residual;
+        }
+        float target = 1.0f - residual;
         target = target < 0.0316f ? 0.0316f : target;
         float released = 0.5f * g[k] + 0.5f * target;
         g[k] = target < g[k] ? target : released;
