@@ -39,6 +39,7 @@
 #define LA_AEC_MU_START 1.0f    /* fixed step until adapted */
 #define LA_AEC_ADAPTED_STEPS 1.0f /* adapted after this many filter lengths of unit steps */
 #define LA_AEC_VALIN_SCALE 4.0f
+#define LA_AEC_REG_REL 1e-3f    /* step regularisation re the mean render power */
 #define LA_AEC_COPY_RATIO 0.5f  /* foreground adopts a background 3 dB better */
 #define LA_AEC_MAX_DELAY_MS 500
 #define LA_AEC_TAIL_DECAY 0.8f  /* render power tail: -1 dB per block */
@@ -413,7 +414,13 @@ static void la_aec_adapt(la_aec *aec, int32_t c, const float *e, const float *py
     leak = leak < 0.005f ? 0.005f : (leak > 1.0f ? 1.0f : leak);
     aec->leakage[c] = leak;
     float step[LA_AEC_MAX_BINS];
-    const float reg = 1e2f * (float)aec->partitions;
+    /* regularised by -30 dB of the mean render power too: bins the render hardly reaches (a
+     * band edge, a decimated 48 kHz stream's top) would otherwise take huge steps on noise */
+    float mean_x = 0.0f;
+    for (int32_t f = 0; f < ab; ++f) {
+        mean_x += aec->x_power[f];
+    }
+    const float reg = 1e2f * (float)aec->partitions + LA_AEC_REG_REL * mean_x / (float)ab;
     if (aec->adapted[c]) {
         /* Valin's step, mu = leakage x echo estimate energy / error energy, over the block
          * (per-bin steps were noisier here), scaled by LA_AEC_VALIN_SCALE: our leakage
