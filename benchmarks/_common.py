@@ -339,12 +339,19 @@ def bench_main(
     args: argparse.Namespace,
     run: Callable[[argparse.Namespace], dict[str, Any]],
     report: Callable[[dict[str, Any], dict[str, Any]], list[str]],
+    to_json: Callable[[Any], Any] | None = None,
 ) -> int:
-    """Read the machine facts, ``run(args)``, then ``write_report`` what ``report`` makes of it.
+    """Read the machine facts, ``run(args)`` (timed: ``elapsed_s``), then ``write_report`` what
+    ``report`` makes of it, with an ``elapsed`` line. ``to_json`` (e.g. :func:`jsonable`)
+    prepares the results for the JSON file; by default they go as they are.
 
     Returns the exit status (0).
     """
     info = machine_info()
+    t0 = time.perf_counter()
     results = run(args)
-    write_report(report(results, info), results, info, args.json)
+    results["elapsed_s"] = time.perf_counter() - t0
+    lines = report(results, info)
+    lines.append(f"\nelapsed {results['elapsed_s']:.0f} s")
+    write_report(lines, to_json(results) if to_json else results, info, args.json)
     return 0

@@ -33,7 +33,6 @@ import math
 import random
 import statistics
 import sys
-import time
 import wave
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,12 +41,15 @@ from typing import Any
 import numpy as np
 from _common import (
     SPEECH_DIR,
+    bench_main,
     bench_parser,
     error_text,
     format_table,
     interleaved,
+    jsonable,
     load_peers,
     num,
+    package_versions,
     peer_missing_lines,
     positive_int,
     progress,
@@ -55,11 +57,8 @@ from _common import (
     read_wav,
     verdict,
     wall_seconds,
-    write_report,
-    jsonable,
-    package_versions,
 )
-from _machine import machine_info, machine_summary
+from _machine import machine_summary
 from bench_apm_quality import active_level_dbfs, align, gcc_phat_delay, si_sdr, to_int16
 
 import livekit_audio as la
@@ -1384,15 +1383,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    info = machine_info()
-    t0 = time.perf_counter()
-    results = run(args)
-    results["elapsed_s"] = time.perf_counter() - t0
-    lines = report(results, info)
-    lines.append(f"\nelapsed {results['elapsed_s']:.0f} s")
-    write_report(lines, jsonable(results), info, args.json)
-    return 0
+    return bench_main(parse_args(argv), run, report, to_json=jsonable)
 
 
 if __name__ == "__main__":

@@ -37,22 +37,22 @@ from typing import Any
 import numpy as np
 from _common import (
     SPEECH_DIR,
+    bench_main,
     bench_parser,
     format_table,
     interleaved,
+    jsonable,
     load_peers,
     num,
+    package_versions,
     peer_missing_lines,
     positive_int,
     progress,
     read_wav,
     verdict,
     wall_seconds,
-    write_report,
-    jsonable,
-    package_versions,
 )
-from _machine import machine_info, machine_summary
+from _machine import machine_summary
 
 import livekit_audio as la
 
@@ -1824,15 +1824,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    info = machine_info()
-    t0 = time.perf_counter()
-    results = run(args)
-    results["elapsed_s"] = time.perf_counter() - t0
-    lines = report(results, info)
-    lines.append(f"\nelapsed {results['elapsed_s']:.0f} s")
-    write_report(lines, jsonable(results), info, args.json)
-    return 0
+    return bench_main(parse_args(argv), run, report, to_json=jsonable)
 
 
 if __name__ == "__main__":
