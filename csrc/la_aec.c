@@ -100,13 +100,11 @@ static void la_aec_clear_filters(la_aec *aec) {
         aec->leak_ey[c] = 0.0f;
         aec->leak_yy[c] = 0.0f;
         aec->leakage[c] = 0.5f;
-        aec->fore_avg[c] = 0.0f;
         aec->better_frames[c] = 0;
         aec->worse_frames[c] = 0;
         aec->sum_adapt[c] = 0.0f;
         aec->adapted[c] = 0;
     }
-    aec->adapted_frames = 0;
     for (int32_t f = 0; f < LA_AEC_MAX_BINS; ++f) {
         aec->render_tail[f] = 0.0f;
         aec->path_gain[f] = LA_AEC_PATH_GAIN_START;
@@ -379,7 +377,7 @@ static void la_aec_block_spectrum(la_aec *aec, const float *block, float *re, fl
 
 /* Block energies of one channel, for the learning rate. */
 typedef struct la_aec_block_energy {
-    float sxx, see, syy, sey; /* render, background error, its echo estimate, cross */
+    float sxx, see, syy; /* render, background error, its echo estimate */
 } la_aec_block_energy;
 
 /* One normalised step of the background filter of channel c; py is |Y|^2 of its echo
@@ -539,9 +537,6 @@ void la_aec_process(la_aec *aec, float *const *capture, float *const *echo) {
     }
     /* far end active: above -60 dBFS over the block */
     const int far_active = render_energy > (float)hop * 32768.0f * 32768.0f * 1e-6f;
-    if (far_active) {
-        aec->adapted_frames++;
-    }
     float echo_sum = 0.0f, residual_sum = 0.0f;
     float echo_share = 1.0f; /* channel 0: leakage x echo estimate energy / error energy */
     for (int32_t c = 0; c < aec->num_channels; ++c) {
@@ -569,11 +564,7 @@ void la_aec_process(la_aec *aec, float *const *capture, float *const *echo) {
             sff += e * e;
         }
         if (far_active) {
-            la_aec_block_energy en = {render_energy, see, 0.0f, 0.0f};
-            for (int32_t i = 0; i < hop; ++i) {
-                en.syy += aec->yb[i] * aec->yb[i];
-                en.sey += aec->eb[i] * aec->yb[i];
-            }
+            la_aec_block_energy en = {render_energy, see, la_energy(aec->yb, hop)};
             la_aec_adapt(aec, c, aec->eb, py, &en);
             /* foreground/background: adopt a clearly better background; restore a diverged one */
             if (see < LA_AEC_COPY_RATIO * sff && see < sdd) {

@@ -315,10 +315,8 @@ typedef struct la_aec {
     float e_re[LA_APM_MAX_BINS], e_im[LA_APM_MAX_BINS];
     float yb[LA_APM_MAX_HOP], yf[LA_APM_MAX_HOP], eb[LA_APM_MAX_HOP];
     float leak_ey[LA_APM_MAX_CHANNELS], leak_yy[LA_APM_MAX_CHANNELS], leakage[LA_APM_MAX_CHANNELS];
-    float fore_avg[LA_APM_MAX_CHANNELS];  /* smoothed foreground - background error energy */
     int32_t better_frames[LA_APM_MAX_CHANNELS], worse_frames[LA_APM_MAX_CHANNELS];
     int32_t constrain_next;
-    int64_t adapted_frames;
     /* render-driven residual echo estimate: the aligned render power with a decaying tail,
      * the linear residual's gain over it, and the residual-to-error ratio it implies */
     float render_tail[LA_AEC_MAX_BINS], path_gain[LA_AEC_MAX_BINS], res_ratio[LA_AEC_MAX_BINS];
