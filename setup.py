@@ -34,8 +34,8 @@ else:
 
 MACROS = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
 
-#: Shared C sources linked into every extension (CPU dispatch, Kaiser window).
-COMMON_C = ["csrc/la_cpu.c", "csrc/la_window.c"]
+#: Shared C sources linked into every extension (CPU dispatch, Kaiser window, FP environment).
+COMMON_C = ["csrc/la_cpu.c", "csrc/la_window.c", "csrc/la_fpenv.c"]
 
 #: One row per extension: module name under livekit_audio._native -> its own C sources.
 NATIVE_MODULES = {

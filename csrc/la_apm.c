@@ -139,7 +139,7 @@ static inline int16_t la_apm_to_s16(float v) {
     return (int16_t)lrintf(v);
 }
 
-la_status la_apm_process_capture(la_apm *apm, int16_t *data, int64_t n_frames) {
+static la_status la_apm_process_capture_impl(la_apm *apm, int16_t *data, int64_t n_frames) {
     if (apm == NULL || (data == NULL && n_frames > 0)) {
         return LA_ERR_NULL_POINTER;
     }
@@ -234,8 +234,16 @@ la_status la_apm_process_capture(la_apm *apm, int16_t *data, int64_t n_frames) {
     return LA_OK;
 }
 
-la_status la_apm_process_render(la_apm *apm, const int16_t *data, int64_t n_frames,
-                                int32_t num_channels) {
+/* In the kernels' floating-point environment (la_fpenv.c): no subnormal, caller's restored. */
+la_status la_apm_process_capture(la_apm *apm, int16_t *data, int64_t n_frames) {
+    la_fpenv env = la_fpenv_enter();
+    la_status rc = la_apm_process_capture_impl(apm, data, n_frames);
+    la_fpenv_leave(env);
+    return rc;
+}
+
+static la_status la_apm_process_render_impl(la_apm *apm, const int16_t *data, int64_t n_frames,
+                                            int32_t num_channels) {
     if (apm == NULL || (data == NULL && n_frames > 0)) {
         return LA_ERR_NULL_POINTER;
     }
@@ -277,4 +285,103 @@ la_status la_apm_process_render(la_apm *apm, const int16_t *data, int64_t n_fram
     }
     apm->stats.render_frames += n_frames / apm->hop;
     return LA_OK;
+}
+
+/* In the kernels' floating-point environment (la_fpenv.c): no subnormal, caller's restored. */
+la_status la_apm_process_render(la_apm *apm, const int16_t *data, int64_t n_frames,
+                                int32_t num_channels) {
+    la_fpenv env = la_fpenv_enter();
+    la_status rc = la_apm_process_render_impl(apm, data, n_frames, num_channels);
+    la_fpenv_leave(env);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Inspection: subnormal floats held in the module's state.                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Classified by bit pattern (zero exponent, non-zero mantissa), so a caller running with
+ * denormals-are-zero still sees them. */
+static int64_t la_subnormals(const float *x, size_t n) {
+    int64_t count = 0;
+    for (size_t i = 0; i < n; ++i) {
+        uint32_t bits;
+        memcpy(&bits, &x[i], sizeof bits);
+        count += (bits & 0x7F800000u) == 0 && (bits & 0x007FFFFFu) != 0;
+    }
+    return count;
+}
+
+/* Every float of `field` (a float, or an array of floats of any rank). */
+#define LA_SUBNORMALS(field) la_subnormals((const float *)&(field), sizeof(field) / sizeof(float))
+
+/* The FFT's float work memory: twiddles and scratch (not the int32 bit-reversal table after
+ * them, whose small integers would read as subnormal floats). */
+static int64_t la_fft_subnormals(const la_fft *f) {
+    return f->n == 0 ? 0 : la_subnormals(f->tw_re, (size_t)((const float *)f->bitrev - f->tw_re));
+}
+
+static int64_t la_hpf_subnormals(const la_hpf *h) {
+    return LA_SUBNORMALS(h->s) + LA_SUBNORMALS(h->out_state) + LA_SUBNORMALS(h->out_input) +
+           LA_SUBNORMALS(h->next_state) + LA_SUBNORMALS(h->next_input) + LA_SUBNORMALS(h->a) +
+           LA_SUBNORMALS(h->b) + LA_SUBNORMALS(h->c) + LA_SUBNORMALS(h->d);
+}
+
+static int64_t la_ns_subnormals(const la_ns *ns) {
+    return la_fft_subnormals(&ns->fft) + LA_SUBNORMALS(ns->window) +
+           LA_SUBNORMALS(ns->analysis) + LA_SUBNORMALS(ns->overlap) +
+           LA_SUBNORMALS(ns->spec_re) + LA_SUBNORMALS(ns->spec_im) + LA_SUBNORMALS(ns->frame) +
+           LA_SUBNORMALS(ns->power) + LA_SUBNORMALS(ns->noise_psd) +
+           LA_SUBNORMALS(ns->spp_smoothed) + LA_SUBNORMALS(ns->clean_snr_prev) +
+           LA_SUBNORMALS(ns->gain) + LA_SUBNORMALS(ns->echo_analysis) +
+           LA_SUBNORMALS(ns->echo_power) + LA_SUBNORMALS(ns->echo_re) +
+           LA_SUBNORMALS(ns->echo_im) + LA_SUBNORMALS(ns->res_gain) +
+           LA_SUBNORMALS(ns->res_leakage) + LA_SUBNORMALS(ns->res_ratio_bin_hz) +
+           LA_SUBNORMALS(ns->gain_floor) +
+           LA_SUBNORMALS(ns->speech_probability) + LA_SUBNORMALS(ns->noise_power);
+}
+
+static int64_t la_agc_subnormals(const la_agc *g) {
+    return LA_SUBNORMALS(g->target_dbfs) + LA_SUBNORMALS(g->max_gain_db) +
+           LA_SUBNORMALS(g->max_noise_out_dbfs) + LA_SUBNORMALS(g->speech_level_db) +
+           LA_SUBNORMALS(g->floor_db) + LA_SUBNORMALS(g->frame_level_db) +
+           LA_SUBNORMALS(g->smoothed_power) + LA_SUBNORMALS(g->window_min) +
+           LA_SUBNORMALS(g->current_min) + LA_SUBNORMALS(g->gain_db) +
+           LA_SUBNORMALS(g->applied_gain) + LA_SUBNORMALS(g->limiter_gain);
+}
+
+static int64_t la_aec_subnormals(const la_aec *a) {
+    return la_fft_subnormals(&a->fft) + LA_SUBNORMALS(a->ring) + LA_SUBNORMALS(a->x_re) +
+           LA_SUBNORMALS(a->x_im) + LA_SUBNORMALS(a->x_power) + LA_SUBNORMALS(a->wb_re) +
+           LA_SUBNORMALS(a->wb_im) + LA_SUBNORMALS(a->wf_re) + LA_SUBNORMALS(a->wf_im) +
+           LA_SUBNORMALS(a->frame) + LA_SUBNORMALS(a->spec_re) + LA_SUBNORMALS(a->spec_im) +
+           LA_SUBNORMALS(a->e_re) + LA_SUBNORMALS(a->e_im) + LA_SUBNORMALS(a->yb) +
+           LA_SUBNORMALS(a->yf) + LA_SUBNORMALS(a->eb) + LA_SUBNORMALS(a->leak_ey) +
+           LA_SUBNORMALS(a->leak_yy) + LA_SUBNORMALS(a->leakage) +
+           LA_SUBNORMALS(a->render_tail) + LA_SUBNORMALS(a->path_gain) +
+           LA_SUBNORMALS(a->res_ratio) + LA_SUBNORMALS(a->bin_hz) +
+           LA_SUBNORMALS(a->sum_adapt) + LA_SUBNORMALS(a->render_env) +
+           LA_SUBNORMALS(a->capture_env) + LA_SUBNORMALS(a->render_env_acc) +
+           LA_SUBNORMALS(a->capture_env_acc) + LA_SUBNORMALS(a->erle_db) +
+           LA_SUBNORMALS(a->echo_power) + LA_SUBNORMALS(a->residual_power) +
+           LA_SUBNORMALS(a->echo_delay_ms);
+}
+
+int64_t la_apm_subnormal_count(const la_apm *apm) {
+    int64_t n = la_hpf_subnormals(&apm->hpf);
+    if (apm->config.noise_suppression || apm->config.echo_cancellation) {
+        n += la_ns_subnormals(&apm->ns);
+    }
+    if (apm->config.echo_cancellation) {
+        n += la_aec_subnormals(&apm->aec);
+    }
+    if (apm->config.auto_gain_control) {
+        n += la_agc_subnormals(&apm->agc);
+    }
+    return n + LA_SUBNORMALS(apm->echo) + LA_SUBNORMALS(apm->band.h) +
+           LA_SUBNORMALS(apm->band.phase) + LA_SUBNORMALS(apm->render_down) +
+           LA_SUBNORMALS(apm->capture_down) + LA_SUBNORMALS(apm->echo_up) +
+           LA_SUBNORMALS(apm->capture_delay) + LA_SUBNORMALS(apm->low) +
+           LA_SUBNORMALS(apm->low_echo) + LA_SUBNORMALS(apm->render_mono) +
+           LA_SUBNORMALS(apm->planar);
 }

@@ -402,6 +402,10 @@ int32_t la_apm_delay_samples(const la_apm *apm);
 /* Processes n_frames interleaved int16 frames in place; n_frames must be a multiple of the
  * 10 ms hop (LA_ERR_INVALID_ARGUMENT otherwise, and nothing is touched). */
 la_status la_apm_process_capture(la_apm *apm, int16_t *data, int64_t n_frames);
+/* Subnormal floats held anywhere in the module's state (HPF, NS, AEC, AGC, band split,
+ * buffers), classified by bit pattern: an inspection hook for tests. Stage structs above that
+ * gain a float field must add it to the count in la_apm.c. */
+int64_t la_apm_subnormal_count(const la_apm *apm);
 /* Where the far end's echo is expected in the capture, ms after the render call. */
 void la_apm_set_stream_delay_ms(la_apm *apm, int32_t delay_ms);
 /* Accepts the far-end (render) stream: the echo canceller's reference (and measured). */
@@ -437,6 +441,26 @@ const char *la_mix_kernel_name(void);
  * ramp over more than INT32_MAX frames. */
 la_status la_gain_s16(int16_t *buf, int64_t n_frames, int32_t num_channels, float gain_start,
                       float gain_end);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Floating-point environment of processing calls (la_fpenv.c).                                */
+/* ------------------------------------------------------------------------------------------ */
+
+/* The caller's floating-point control word, as la_fpenv_enter read it. */
+typedef uint64_t la_fpenv;
+
+/* Saves the control word and switches this thread to the kernels' environment: subnormals
+ * flushed to zero (inputs and results), round to nearest even, exceptions masked. Every public
+ * processing entry point runs between la_fpenv_enter and la_fpenv_leave (see la_fpenv.c). */
+la_fpenv la_fpenv_enter(void);
+/* Restores the control word la_fpenv_enter returned. */
+void la_fpenv_leave(la_fpenv saved);
+/* The raw control word of this thread (x86-64: MXCSR; arm64: FPCR; elsewhere 0), and its
+ * setter: test hooks for checking that a call leaves the caller's environment untouched. */
+uint64_t la_fpenv_control_word(void);
+void la_fpenv_set_control_word(uint64_t word);
+/* What la_fpenv_enter does on this build, e.g. "x86-64 MXCSR: FTZ+DAZ, ...", or "none: ...". */
+const char *la_fpenv_kind(void);
 
 /* ------------------------------------------------------------------------------------------ */
 /* CPU dispatch (la_cpu.c).                                                                    */

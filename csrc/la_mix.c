@@ -211,8 +211,8 @@ static void la_mix_weighted(const int16_t *const *inputs, const float *gains, in
     la_mix_weighted_generic(inputs, gains, n, out, len);
 }
 
-la_status la_mix_s16(const int16_t *const *inputs, const float *gains, int32_t n_inputs,
-                     int16_t *out, int64_t n_samples) {
+static la_status la_mix_s16_impl(const int16_t *const *inputs, const float *gains,
+                                 int32_t n_inputs, int16_t *out, int64_t n_samples) {
     if (n_inputs < 0 || n_inputs > LA_MAX_MIX_INPUTS || n_samples < 0) {
         return LA_ERR_INVALID_ARGUMENT;
     }
@@ -250,8 +250,17 @@ la_status la_mix_s16(const int16_t *const *inputs, const float *gains, int32_t n
     return LA_OK;
 }
 
-la_status la_gain_s16(int16_t *buf, int64_t n_frames, int32_t num_channels, float gain_start,
-                      float gain_end) {
+/* In the kernels' floating-point environment (la_fpenv.c): no subnormal, caller's restored. */
+la_status la_mix_s16(const int16_t *const *inputs, const float *gains, int32_t n_inputs,
+                     int16_t *out, int64_t n_samples) {
+    la_fpenv env = la_fpenv_enter();
+    la_status rc = la_mix_s16_impl(inputs, gains, n_inputs, out, n_samples);
+    la_fpenv_leave(env);
+    return rc;
+}
+
+static la_status la_gain_s16_impl(int16_t *buf, int64_t n_frames, int32_t num_channels,
+                                  float gain_start, float gain_end) {
     if (n_frames < 0 || !la_gain_ok(gain_start) || !la_gain_ok(gain_end)) {
         return LA_ERR_INVALID_ARGUMENT;
     }
@@ -311,4 +320,13 @@ la_status la_gain_s16(int16_t *buf, int64_t n_frames, int32_t num_channels, floa
         }
     }
     return LA_OK;
+}
+
+/* In the kernels' floating-point environment (la_fpenv.c): no subnormal, caller's restored. */
+la_status la_gain_s16(int16_t *buf, int64_t n_frames, int32_t num_channels, float gain_start,
+                      float gain_end) {
+    la_fpenv env = la_fpenv_enter();
+    la_status rc = la_gain_s16_impl(buf, n_frames, num_channels, gain_start, gain_end);
+    la_fpenv_leave(env);
+    return rc;
 }

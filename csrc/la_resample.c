@@ -430,8 +430,9 @@ static size_t la_frame_bytes(const la_resampler *r, la_sample_format fmt) {
     return (size_t)r->num_channels * (fmt == LA_FORMAT_S16 ? sizeof(int16_t) : sizeof(float));
 }
 
-la_status la_resampler_process(la_resampler *r, const void *in, int64_t in_frames, void *out,
-                               int64_t out_capacity, la_sample_format fmt, int64_t *out_written) {
+static la_status la_resampler_process_impl(la_resampler *r, const void *in, int64_t in_frames,
+                                           void *out, int64_t out_capacity, la_sample_format fmt,
+                                           int64_t *out_written) {
     if (r == NULL || out_written == NULL || (in == NULL && in_frames > 0) ||
         (out == NULL && out_capacity > 0)) {
         return LA_ERR_NULL_POINTER;
@@ -464,8 +465,17 @@ la_status la_resampler_process(la_resampler *r, const void *in, int64_t in_frame
     return LA_OK;
 }
 
-la_status la_resampler_flush(la_resampler *r, void *out, int64_t out_capacity,
-                             la_sample_format fmt, int64_t *out_written) {
+/* In the kernels' floating-point environment (la_fpenv.c): no subnormal, caller's restored. */
+la_status la_resampler_process(la_resampler *r, const void *in, int64_t in_frames, void *out,
+                               int64_t out_capacity, la_sample_format fmt, int64_t *out_written) {
+    la_fpenv env = la_fpenv_enter();
+    la_status rc = la_resampler_process_impl(r, in, in_frames, out, out_capacity, fmt, out_written);
+    la_fpenv_leave(env);
+    return rc;
+}
+
+static la_status la_resampler_flush_impl(la_resampler *r, void *out, int64_t out_capacity,
+                                         la_sample_format fmt, int64_t *out_written) {
     if (r == NULL || out_written == NULL || (out == NULL && out_capacity > 0)) {
         return LA_ERR_NULL_POINTER;
     }
@@ -497,4 +507,13 @@ la_status la_resampler_flush(la_resampler *r, void *out, int64_t out_capacity,
     *out_written = written;
     la_resampler_reset(r);
     return LA_OK;
+}
+
+/* In the kernels' floating-point environment (la_fpenv.c): no subnormal, caller's restored. */
+la_status la_resampler_flush(la_resampler *r, void *out, int64_t out_capacity,
+                             la_sample_format fmt, int64_t *out_written) {
+    la_fpenv env = la_fpenv_enter();
+    la_status rc = la_resampler_flush_impl(r, out, out_capacity, fmt, out_written);
+    la_fpenv_leave(env);
+    return rc;
 }

@@ -20,6 +20,7 @@ from livekit_audio._native._csrc cimport (
     la_apm_process_render,
     la_apm_reset,
     la_apm_set_stream_delay_ms,
+    la_apm_subnormal_count,
     la_band_decimate,
     la_band_decimator,
     la_band_interpolate,
@@ -144,6 +145,10 @@ cdef class ApmCore:
             la_apm_reset(self.apm)
         finally:
             self._busy = False
+
+    def subnormal_count(self):
+        """Test hook: how many subnormal floats the module's state holds (every stage)."""
+        return la_apm_subnormal_count(self.apm)
 
     def stats(self):
         """The last frame's statistics as a dict."""

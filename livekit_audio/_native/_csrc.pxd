@@ -1,6 +1,6 @@
 # The only `cdef extern` block for csrc/la_dsp.h. Every function is noexcept nogil: the C side
 # never touches Python and reports failure through la_status.
-from libc.stdint cimport int16_t, int32_t, int64_t
+from libc.stdint cimport int16_t, int32_t, int64_t, uint64_t
 
 
 cdef extern from "la_dsp.h" nogil:
@@ -135,7 +135,13 @@ cdef extern from "la_dsp.h" nogil:
     la_status la_apm_process_render(la_apm *apm, const int16_t *data, int64_t n_frames,
                                     int32_t num_channels) noexcept
     void la_apm_set_stream_delay_ms(la_apm *apm, int32_t delay_ms) noexcept
+    int64_t la_apm_subnormal_count(const la_apm *apm) noexcept
 
     int la_cpu_has_avx2_fma() noexcept
     const char *la_dot_kernel_name() noexcept
     float la_dot_generic(const float *h, const float *x, int32_t n) noexcept
+
+    # --- Floating-point environment of processing calls (la_fpenv.c) -------------------------
+    uint64_t la_fpenv_control_word() noexcept
+    void la_fpenv_set_control_word(uint64_t word) noexcept
+    const char *la_fpenv_kind() noexcept

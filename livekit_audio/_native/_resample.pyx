@@ -11,7 +11,7 @@ from cpython.buffer cimport (
     PyBuffer_Release,
     PyObject_GetBuffer,
 )
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 
 import numpy as np
 
@@ -29,6 +29,9 @@ from livekit_audio._native._csrc cimport (
     la_filter_fill,
     la_filter_params,
     la_filter_shape,
+    la_fpenv_control_word,
+    la_fpenv_kind,
+    la_fpenv_set_control_word,
     la_resampler,
     la_resampler_flush,
     la_resampler_flush_count,
@@ -54,6 +57,22 @@ MAX_TAPS = LA_MAX_TAPS
 def dot_kernel_name():
     """Name of the dot-product kernel this CPU runs (``"avx2-fma"`` or ``"generic"``)."""
     return la_dot_kernel_name().decode("ascii")
+
+
+def fpenv_kind():
+    """What every processing call does to the floating-point environment on this build
+    (csrc/la_fpenv.c): e.g. ``"x86-64 MXCSR: FTZ+DAZ, ..."``, or ``"none: ..."``."""
+    return la_fpenv_kind().decode("ascii")
+
+
+def fp_control_word():
+    """Test hook: this thread's floating-point control word (x86-64 MXCSR, arm64 FPCR; else 0)."""
+    return la_fpenv_control_word()
+
+
+def set_fp_control_word(uint64_t word):
+    """Test hook: set this thread's floating-point control word (see ``fp_control_word``)."""
+    la_fpenv_set_control_word(word)
 
 
 def dot_generic(const float[::1] h, const float[::1] x):
