@@ -59,6 +59,7 @@ from _common import (
     wall_seconds,
 )
 from _machine import machine_summary
+from _phases import phase_table, run_phases
 from bench_apm_quality import active_level_dbfs, align, gcc_phat_delay, si_sdr, to_int16
 
 import livekit_audio as la
@@ -112,6 +113,8 @@ FULL_APM_OPTIONS = {
     "high_pass_filter": True,
     "auto_gain_control": True,
 }
+#: Cost by signal phase (speech, silence after speech, low-level noise; the far end silent).
+PHASE_CONFIGS = {"AEC": {"echo_cancellation": True}, "all four": FULL_APM_OPTIONS}
 
 #: Targets from issue 5 ("Quality bar").
 TARGET_ERLE_DB = 35.0
@@ -1264,6 +1267,8 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
         out += peer_missing_lines(
             {k: v for k, v in full["missing"].items() if k != "ours"}, "not timed"
         )
+    if results.get("phases"):
+        out += ["", *phase_table(results["phases"])]
     tg = results.get("targets") or []
     if tg:
         out += [
@@ -1378,6 +1383,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results["full_apm"] = run_full_apm(
         frames, args.repeats if not quick else 3, rng, skipped is None
     )
+    results["phases"] = run_phases(
+        (16000,) if quick else RATES, args.repeats, rng, quick=quick, configs=PHASE_CONFIGS
+    )
+    results["phases"].pop("curves_us")
     results["targets"] = targets(results)
     return results
 

@@ -53,6 +53,7 @@ from _common import (
     wall_seconds,
 )
 from _machine import machine_summary
+from _phases import phase_table, run_phases
 
 import livekit_audio as la
 
@@ -1047,6 +1048,9 @@ def run_hpf(
 
 
 ALL_FEATURES = {"high_pass_filter": True, "noise_suppression": True, "auto_gain_control": True}
+#: Cost by signal phase (speech, silence after speech, low-level noise): these stages.
+PHASE_CONFIGS = {"HPF": {"high_pass_filter": True}, "HPF+NS": {"high_pass_filter": True,
+                 "noise_suppression": True}, "HPF+NS+AGC": ALL_FEATURES}
 
 
 def run_all_features(
@@ -1650,6 +1654,8 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
             ),
             f"ours/livekit = {num(ratio, 2)} (target <= {TARGET_ALL_RATIO:g})",
         ]
+    if results.get("phases"):
+        out += ["", *phase_table(results["phases"])]
     th = results.get("threads")
     if th:
         out += [
@@ -1813,6 +1819,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results["hpf"] = run_hpf(speed_frames, args.repeats, rng, have_speech)
     results["all_features"] = run_all_features(speed_frames, args.repeats, rng, have_speech)
     results["threads"] = run_threads(THREAD_FRAMES_FACTOR * speed_frames, args.repeats, have_speech)
+    results["phases"] = run_phases(
+        (16000,) if quick else RATES, args.repeats, rng, quick=quick, configs=PHASE_CONFIGS
+    )
+    results["phases"].pop("curves_us")
     for section in ("hpf", "all_features", "threads"):
         sect = results[section]
         for m in [sect] if isinstance(sect, dict) else sect:

@@ -4,12 +4,15 @@
 
 The pipeline: an AudioSource (48 kHz mono) -> a local audio track -> an AudioStream that
 resamples to 16 kHz mono in exact 10 ms frames (``frame_size_ms=10``) and runs a noise
-suppressor as its ``noise_cancellation`` FrameProcessor -> a reader task. No room is needed:
-with LiveKit's SDK an ``rtc.AudioStream`` on an ``rtc.LocalAudioTrack`` delivers the source's
-frames without connecting (checked at start-up; if it delivers nothing the livekit columns
-are skipped and said so). Processors: ours ``ApmProcessor(noise_suppression=True)``;
-LiveKit ships no APM FrameProcessor, so its ``rtc.AudioProcessingModule(noise_suppression=
-True)`` is wrapped in a minimal ``rtc.FrameProcessor`` (``process_stream`` in place).
+suppressor and high-pass filter as its ``noise_cancellation`` FrameProcessor -> a reader
+task. No room is needed: with LiveKit's SDK an ``rtc.AudioStream`` on an
+``rtc.LocalAudioTrack`` delivers the source's frames without connecting (checked at start-up;
+if it delivers nothing the livekit columns are skipped and said so). Processors: ours
+``ApmProcessor(noise_suppression=True, high_pass_filter=True)``; LiveKit ships no APM
+FrameProcessor, so its ``rtc.AudioProcessingModule(noise_suppression=True,
+high_pass_filter=True)`` is wrapped in a minimal ``rtc.FrameProcessor`` (``process_stream``
+in place). The input alternates 1 s of speech with 1 s of digital silence, as a real call's
+direction does (silence is where recursive filter states turn subnormal: issue 15).
 
 Measures, on this machine and in this process:
 
@@ -25,7 +28,7 @@ Measures, on this machine and in this process:
    pipeline with ``AudioSource(realtime=False)``, wall µs per frame from the first capture to
    the end of the stream.
 3. the DSP chained by hand, no async layer (context for 1 and 2): resampler push 48k -> 16k,
-   re-chunk to 10 ms, APM noise suppression, per 10 ms input frame. Ours
+   re-chunk to 10 ms, APM noise suppression + high-pass filter, per 10 ms input frame. Ours
    ``AudioResampler`` + ``FrameChunker`` + ``AudioProcessingModule.process_stream``;
    livekit ``rtc.AudioResampler`` (MEDIUM) + a bytes re-chunker +
    ``rtc.AudioProcessingModule.process_stream``. Amortized over F frames, median of R
@@ -76,10 +79,12 @@ DEFAULT_FRAMES, DEFAULT_REPEATS = 200, 5
 QUICK_FRAMES, QUICK_REPEATS = 30, 1
 HAND_FRAMES_FACTOR = 5  # table 3 pushes this many times more frames (it is fast)
 SEED = 20261121
+#: The published input alternates talk and digital silence (subnormal-prone, issue 15).
+TALK_S, SILENCE_S = 1.0, 1.0
 ROWS: tuple[tuple[str, str], ...] = (
     ("source", "source + track only"),
     ("stream", "+ AudioStream 48k->16k"),
-    ("stream_ns", "+ AudioStream 48k->16k + NS"),
+    ("stream_ns", "+ AudioStream 48k->16k + NS+HPF"),
 )
 
 
@@ -87,13 +92,20 @@ ROWS: tuple[tuple[str, str], ...] = (
 
 
 def input_description() -> str:
-    if demo_speech_16k() is not None:
-        return f"speech: {DEMO_SPEECH_FILE.name} resampled to 48 kHz (tiled if short)"
-    return f"seeded noise (seed {SEED}); speech file not found at {DEMO_SPEECH_FILE}"
+    talk = (
+        f"speech: {DEMO_SPEECH_FILE.name} resampled to 48 kHz (tiled if short)"
+        if demo_speech_16k() is not None
+        else f"seeded noise (seed {SEED}); speech file not found at {DEMO_SPEECH_FILE}"
+    )
+    return (
+        f"{talk}, in {TALK_S:g} s stretches alternating with {SILENCE_S:g} s of digital "
+        "silence (real calls are about half silence per direction)"
+    )
 
 
 def make_input(n_frames: int) -> list[np.ndarray]:
-    """``n_frames`` consecutive 10 ms int16 frames at 48 kHz."""
+    """``n_frames`` consecutive 10 ms int16 frames at 48 kHz: ``TALK_S`` of speech, then
+    ``SILENCE_S`` of exact zeros, and again."""
     speech = demo_speech_16k()
     if speech is not None:
         x = la.resample(speech, 16000, IN_RATE)
@@ -103,6 +115,9 @@ def make_input(n_frames: int) -> list[np.ndarray]:
     need = n_frames * IN_FRAME
     if len(x) < need:
         x = np.tile(x, need // len(x) + 1)
+    x = x[:need].copy()
+    period = int((TALK_S + SILENCE_S) * IN_RATE)
+    x[np.arange(need) % period >= int(TALK_S * IN_RATE)] = 0
     return [x[i * IN_FRAME : (i + 1) * IN_FRAME].copy() for i in range(n_frames)]
 
 
@@ -136,7 +151,7 @@ def _ours() -> Side:
             track, sample_rate=OUT_RATE, num_channels=1, frame_size_ms=10,
             noise_cancellation=proc,
         ),
-        lambda: la.ApmProcessor(noise_suppression=True),
+        lambda: la.ApmProcessor(noise_suppression=True, high_pass_filter=True),
     )
 
 
@@ -147,7 +162,7 @@ def _livekit() -> Side:
         """rtc.AudioProcessingModule as a FrameProcessor (10 ms frames, in place)."""
 
         def __init__(self) -> None:
-            self._apm = rtc.AudioProcessingModule(noise_suppression=True)
+            self._apm = rtc.AudioProcessingModule(noise_suppression=True, high_pass_filter=True)
             self._enabled = True
 
         @property
@@ -342,7 +357,7 @@ def _hand_ours(data: Sequence[np.ndarray]) -> Callable[[], int]:
     def run() -> int:
         resampler = la.AudioResampler(IN_RATE, OUT_RATE)
         chunker = la.FrameChunker(OUT_RATE, 1)
-        apm = la.AudioProcessingModule(noise_suppression=True)
+        apm = la.AudioProcessingModule(noise_suppression=True, high_pass_filter=True)
         n = 0
         for frame in frames:
             for out in resampler.push(frame):
@@ -364,7 +379,7 @@ def _hand_livekit(data: Sequence[np.ndarray]) -> Callable[[], int]:
         resampler = rtc.AudioResampler(
             IN_RATE, OUT_RATE, num_channels=1, quality=rtc.AudioResamplerQuality.MEDIUM
         )
-        apm = rtc.AudioProcessingModule(noise_suppression=True)
+        apm = rtc.AudioProcessingModule(noise_suppression=True, high_pass_filter=True)
         pending = bytearray()
         n = 0
         for frame in frames:
@@ -442,9 +457,10 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
         f"1. Real time: CPU µs per 10 ms frame (process CPU, all threads, / {cfg['frames']} "
         f"frames), median of {cfg['repeats']} interleaved repeats; each run lasts "
         f"{cfg['frames'] / 100:.1f} s of wall time. The stream resamples to 16 kHz mono in "
-        "10 ms frames; NS = ours ApmProcessor(noise_suppression=True) / livekit "
-        "rtc.AudioProcessingModule(noise_suppression=True) in an rtc.FrameProcessor. No room: "
-        "both SDKs stream a local track directly. Lower is better.",
+        "10 ms frames; NS+HPF = ours ApmProcessor(noise_suppression=True, high_pass_filter="
+        "True) / livekit rtc.AudioProcessingModule(noise_suppression=True, high_pass_filter="
+        "True) in an rtc.FrameProcessor. No room: both SDKs stream a local track directly. "
+        f"Input: {results['config']['input']}. Lower is better.",
         *format_table(headers, rows),
     ]
     if spreads:
@@ -471,7 +487,7 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
     ]
 
     hand = results["by_hand"]
-    headers = ["48k->16k resample + 10 ms re-chunk + NS", "ours µs"]
+    headers = ["48k->16k resample + 10 ms re-chunk + NS+HPF", "ours µs"]
     row = ["per 10 ms input frame", num(hand["us_per_frame"]["ours"], 2)]
     if "livekit" in hand["us_per_frame"]:
         headers += ["livekit µs", "ours/livekit"]

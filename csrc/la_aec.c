@@ -251,6 +251,10 @@ static void la_aec_estimate_delay(la_aec *aec) {
         float d = aec->capture_env[j % LA_AEC_ENV_LEN] - cap_mean;
         cap_var += d * d;
     }
+    if (cap_var < 1e-3f * (float)w) { /* a flat capture envelope (silence) matches no lag */
+        aec->delay_votes = 0;
+        return;
+    }
     float best = 0.0f;
     int64_t best_lag = -1;
     for (int64_t lag = 0; lag <= max_lag; ++lag) {
@@ -271,7 +275,7 @@ static void la_aec_estimate_delay(la_aec *aec) {
             cross += r * c;
             ren_var += r * r;
         }
-        if (ren_var < 1e-3f * (float)w || cap_var < 1e-3f * (float)w) {
+        if (ren_var < 1e-3f * (float)w) {
             continue;
         }
         float rho = cross / sqrtf(ren_var * cap_var);
