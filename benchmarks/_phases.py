@@ -49,7 +49,7 @@ SEED = 20261129
 TARGET_SILENCE_RATIO = 1.2
 
 #: The configurations of issue 15's table: a name and AudioProcessingModule keyword options.
-CONFIGS: dict[str, dict[str, bool]] = {
+CONFIGS: dict[str, dict[str, Any]] = {
     "HPF": {"high_pass_filter": True},
     "HPF+NS": {"high_pass_filter": True, "noise_suppression": True},
     "all four": {
@@ -75,7 +75,9 @@ def phase_signal(rate: int, *, quick: bool = False) -> Phases:
     """Speech (the demo clip, or seeded pink-ish noise at speech level without it), digital
     silence, then white noise at ``NOISE_DBFS``, int16 mono at ``rate``."""
     speech_s, silence_s, noise_s = (
-        (QUICK_SPEECH_S, QUICK_SILENCE_S, QUICK_NOISE_S) if quick else (SPEECH_S, SILENCE_S, NOISE_S)
+        (QUICK_SPEECH_S, QUICK_SILENCE_S, QUICK_NOISE_S)
+        if quick
+        else (SPEECH_S, SILENCE_S, NOISE_S)
     )
     rng = np.random.default_rng(SEED)
     clip = demo_speech_16k()
@@ -104,7 +106,7 @@ def phase_signal(rate: int, *, quick: bool = False) -> Phases:
 # --------------------------------------------------------------------------- contenders
 
 #: prepare(x, rate, options) -> run(): run processes every frame, returning seconds per frame.
-Prepare = Callable[[np.ndarray, int, dict[str, bool]], Callable[[], np.ndarray]]
+Prepare = Callable[[np.ndarray, int, dict[str, Any]], Callable[[], np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -114,9 +116,7 @@ class PhaseContender:
     prepare: Prepare
 
 
-def _timed_loop(
-    frames: Sequence[Any], step: Callable[[Any], object]
-) -> Callable[[], np.ndarray]:
+def _timed_loop(frames: Sequence[Any], step: Callable[[Any], object]) -> Callable[[], np.ndarray]:
     def run() -> np.ndarray:
         seconds = np.empty(len(frames))
         clock = time.perf_counter
@@ -133,13 +133,16 @@ def _blocks(x: np.ndarray, hop: int) -> list[np.ndarray]:
     return [x[i : i + hop].copy() for i in range(0, len(x) - hop + 1, hop)]
 
 
-def _ours(x: np.ndarray, rate: int, options: dict[str, bool]) -> Callable[[], np.ndarray]:
+def _livekit_style(
+    apm: Any, frame_type: Any, x: np.ndarray, rate: int, options: dict[str, Any]
+) -> Callable[[], np.ndarray]:
+    """The timed loop of an APM with livekit's API (``process_stream`` in place, and
+    ``process_reverse_stream`` of a silent frame first when echo cancellation is on)."""
     hop = rate // 100
-    apm = la.AudioProcessingModule(**options)
-    frames = [la.AudioFrame(b, rate, 1, hop) for b in _blocks(x, hop)]
+    frames = [frame_type(bytearray(b.tobytes()), rate, 1, hop) for b in _blocks(x, hop)]
     if not options.get("echo_cancellation"):
         return _timed_loop(frames, apm.process_stream)
-    render = la.AudioFrame(np.zeros(hop, np.int16), rate, 1, hop)
+    render = frame_type(bytearray(2 * hop), rate, 1, hop)
 
     def step(frame: Any) -> None:
         apm.process_reverse_stream(render)
@@ -148,24 +151,18 @@ def _ours(x: np.ndarray, rate: int, options: dict[str, bool]) -> Callable[[], np
     return _timed_loop(frames, step)
 
 
-def _livekit(x: np.ndarray, rate: int, options: dict[str, bool]) -> Callable[[], np.ndarray]:
+def _ours(x: np.ndarray, rate: int, options: dict[str, Any]) -> Callable[[], np.ndarray]:
+    return _livekit_style(la.AudioProcessingModule(**options), la.AudioFrame, x, rate, options)
+
+
+def _livekit(x: np.ndarray, rate: int, options: dict[str, Any]) -> Callable[[], np.ndarray]:
     from livekit import rtc
 
-    hop = rate // 100
     apm = rtc.AudioProcessingModule(**options)
-    frames = [rtc.AudioFrame(bytearray(b.tobytes()), rate, 1, hop) for b in _blocks(x, hop)]
-    if not options.get("echo_cancellation"):
-        return _timed_loop(frames, apm.process_stream)
-    render = rtc.AudioFrame(bytearray(2 * hop), rate, 1, hop)
-
-    def step(frame: Any) -> None:
-        apm.process_reverse_stream(render)
-        apm.process_stream(frame)
-
-    return _timed_loop(frames, step)
+    return _livekit_style(apm, rtc.AudioFrame, x, rate, options)
 
 
-def _pywebrtc(x: np.ndarray, rate: int, options: dict[str, bool]) -> Callable[[], np.ndarray]:
+def _pywebrtc(x: np.ndarray, rate: int, options: dict[str, Any]) -> Callable[[], np.ndarray]:
     import pywebrtc_audio
 
     hop = rate // 100
@@ -208,7 +205,7 @@ def run_phases(
     rng: random.Random,
     *,
     quick: bool = False,
-    configs: dict[str, dict[str, bool]] | None = None,
+    configs: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Each contender on each rate x configuration: window means (µs), median of repeats."""
     configs = CONFIGS if configs is None else configs
@@ -260,15 +257,27 @@ def phase_table(results: dict[str, Any]) -> list[str]:
     if not rows:
         return []
     labels = results["labels"]
-    headers = ["rate", "configuration", "contender", *rows[0]["windows"], "silence/speech",
-               f"<= {TARGET_SILENCE_RATIO}"]
+    headers = [
+        "rate",
+        "configuration",
+        "contender",
+        *rows[0]["windows"],
+        "silence/speech",
+        f"<= {TARGET_SILENCE_RATIO}",
+    ]
     cells = []
     for r in rows:
         for key, us in r["us"].items():
             rr = silence_ratio(us)
             cells.append(
-                [f"{r['rate'] // 1000} kHz", r["config"], labels[key], *(num(u, 1) for u in us),
-                 num(rr), verdict(None if rr is None else rr <= TARGET_SILENCE_RATIO)]
+                [
+                    f"{r['rate'] // 1000} kHz",
+                    r["config"],
+                    labels[key],
+                    *(num(u, 1) for u in us),
+                    num(rr),
+                    verdict(None if rr is None else rr <= TARGET_SILENCE_RATIO),
+                ]
             )
     lines = [
         f"Cost by phase: µs per 10 ms frame (mean over the window, median of repeats); input "
@@ -283,11 +292,20 @@ def phase_table(results: dict[str, Any]) -> list[str]:
             for key in peers:
                 if key in r["us"]:
                     cells.append(
-                        [f"{r['rate'] // 1000} kHz", r["config"], f"ours/{labels[key]}",
-                         *(num(ratio(o, p)) for o, p in zip(r["us"]["ours"], r["us"][key],
-                                                            strict=True))]
+                        [
+                            f"{r['rate'] // 1000} kHz",
+                            r["config"],
+                            f"ours/{labels[key]}",
+                            *(
+                                num(ratio(o, p))
+                                for o, p in zip(r["us"]["ours"], r["us"][key], strict=True)
+                            ),
+                        ]
                     )
-        lines += ["", "Ours over each peer, per window (lower is better)",
-                  *format_table(["rate", "configuration", "ratio", *rows[0]["windows"]], cells)]
+        lines += [
+            "",
+            "Ours over each peer, per window (lower is better)",
+            *format_table(["rate", "configuration", "ratio", *rows[0]["windows"]], cells),
+        ]
     lines += peer_missing_lines(results["missing"], "it is left out of the phase tables")
     return lines

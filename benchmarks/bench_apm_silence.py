@@ -41,11 +41,18 @@ SEED = 20261129
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = bench_parser(__doc__, "smoke-test size: 1 s speech, 3 s silence, 1 s noise; 1 repeat")
-    p.add_argument("--repeats", type=positive_int, metavar="R",
-                   help=f"timed runs per contender and cell, median reported "
-                        f"(default {DEFAULT_REPEATS})")
-    p.add_argument("--plot", type=Path, metavar="PNG",
-                   help="also plot µs per frame over the signal, per configuration (matplotlib)")
+    p.add_argument(
+        "--repeats",
+        type=positive_int,
+        metavar="R",
+        help=f"timed runs per contender and cell, median reported (default {DEFAULT_REPEATS})",
+    )
+    p.add_argument(
+        "--plot",
+        type=Path,
+        metavar="PNG",
+        help="also plot µs per frame over the signal, per configuration (matplotlib)",
+    )
     args = p.parse_args(argv)
     if args.repeats is None:
         args.repeats = QUICK_REPEATS if args.quick else DEFAULT_REPEATS
@@ -65,8 +72,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         str(rate): list(phase_signal(rate, quick=args.quick).windows) for rate in RATES
     }
     ours = [silence_ratio(r["us"]["ours"]) for r in results["rows"] if "ours" in r["us"]]
-    results["target_met"] = bool(ours) and all(x is not None and x <= TARGET_SILENCE_RATIO
-                                               for x in ours)
+    results["target_met"] = bool(ours) and all(
+        x is not None and x <= TARGET_SILENCE_RATIO for x in ours
+    )
     if args.plot is not None:
         plot(results, args.plot)
     return results
@@ -82,8 +90,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     import numpy as np
 
     rows = results["rows"]
-    fig, axes = plt.subplots(len(rows), 1, figsize=(9, 2.2 * len(rows)), sharex=True,
-                             squeeze=False)
+    fig, axes = plt.subplots(len(rows), 1, figsize=(9, 2.2 * len(rows)), sharex=True, squeeze=False)
     for ax, row in zip(axes[:, 0], rows, strict=True):
         for key, label in results["labels"].items():
             curve = results["curves_us"].get(f"{key}|{row['config']}|{row['rate']}")
@@ -107,11 +114,18 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
 def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
     cfg = results["config"]
-    out = ["livekit_audio APM cost by signal phase (issue 15)", *machine_summary(info),
-           f"floating-point environment of our calls: {cfg['fpenv']}", ""]
+    out = [
+        "livekit_audio APM cost by signal phase (issue 15)",
+        *machine_summary(info),
+        f"floating-point environment of our calls: {cfg['fpenv']}",
+        "",
+    ]
     out += phase_table(results)
-    out += ["", f"target: worst silence window <= {TARGET_SILENCE_RATIO}x speech for ours in "
-                f"every configuration: {verdict(results['target_met'])}"]
+    out += [
+        "",
+        f"target: worst silence window <= {TARGET_SILENCE_RATIO}x speech for ours in "
+        f"every configuration: {verdict(results['target_met'])}",
+    ]
     return out
 
 

@@ -73,22 +73,25 @@ def speech_then_silence(
     x = x[: int(speech_s * r)]
     x = x if r == rate else resample(x, r, rate)
     shift = rate // 1000
-    chans = [np.r_[np.zeros(c * shift, np.int16), x[: len(x) - c * shift]] for c in
-             range(num_channels)]
+    chans = [
+        np.r_[np.zeros(c * shift, np.int16), x[: len(x) - c * shift]] for c in range(num_channels)
+    ]
     speech = np.stack(chans, axis=1)
     silence = np.zeros((int(silence_s * rate), num_channels), np.int16)
     return np.concatenate([speech, silence])
 
 
-def process(apm: AudioProcessingModule, capture: np.ndarray, rate: int,
-            render: np.ndarray | None = None) -> np.ndarray:
+def process(
+    apm: AudioProcessingModule, capture: np.ndarray, rate: int, render: np.ndarray | None = None
+) -> np.ndarray:
     """Capture (and render) through the module 10 ms at a time; the processed capture."""
     hop = rate // 100
     out = capture.copy()
     for i in range(0, len(out) - hop + 1, hop):
         if render is not None:
-            apm.process_reverse_stream(AudioFrame.from_ndarray(render[i : i + hop],
-                                                               sample_rate=rate))
+            apm.process_reverse_stream(
+                AudioFrame.from_ndarray(render[i : i + hop], sample_rate=rate)
+            )
         frame = AudioFrame.from_ndarray(out[i : i + hop], sample_rate=rate)
         apm.process_stream(frame)
         out[i : i + hop] = frame.to_ndarray()
@@ -115,8 +118,9 @@ def test_apm_state_holds_no_subnormal_after_speech_then_silence(
 ):
     """Speech, then 10 s of exact zeros (and a silent far end): every float of every stage's
     state is normal or zero, and the output is exactly zero once the stages have drained."""
-    capture = speech_then_silence(speech_dir, rate, num_channels, 2.0, 10.0,
-                                  "allison_demo-congrats_16k.wav")
+    capture = speech_then_silence(
+        speech_dir, rate, num_channels, 2.0, 10.0, "allison_demo-congrats_16k.wav"
+    )
     render = np.zeros((len(capture), 1), np.int16)
     apm = AudioProcessingModule(**CONFIGS[config])
     out = process(apm, capture, rate, render if "echo_cancellation" in CONFIGS[config] else None)
@@ -190,8 +194,9 @@ def decaying_tone(rate: int, seconds: float) -> np.ndarray:
 
 
 @needs_flush
-@pytest.mark.parametrize(("in_rate", "out_rate"), [(48000, 16000), (16000, 48000),
-                                                   (44100, 48000), (8000, 48000)])
+@pytest.mark.parametrize(
+    ("in_rate", "out_rate"), [(48000, 16000), (16000, 48000), (44100, 48000), (8000, 48000)]
+)
 def test_resampler_float_path_through_the_subnormal_range(in_rate, out_rate):
     """A float32 signal decaying through -300 dBFS and FLT_MIN comes out with no subnormal
     value, exactly zero once the input is, and unchanged where it is far above FLT_MIN: there
@@ -218,12 +223,17 @@ def kernel_calls(rng: np.random.Generator) -> dict[str, object]:
     speech_f32 = speech.astype(np.float32) / np.float32(7.0)
 
     def apm() -> np.ndarray:
-        m = AudioProcessingModule(echo_cancellation=True, noise_suppression=True,
-                                  high_pass_filter=True, auto_gain_control=True)
+        m = AudioProcessingModule(
+            echo_cancellation=True,
+            noise_suppression=True,
+            high_pass_filter=True,
+            auto_gain_control=True,
+        )
         out = []
         for i in range(0, 4800, 480):
-            m.process_reverse_stream(AudioFrame.from_ndarray(speech[i : i + 480, None].copy(),
-                                                             sample_rate=48000))
+            m.process_reverse_stream(
+                AudioFrame.from_ndarray(speech[i : i + 480, None].copy(), sample_rate=48000)
+            )
             f = AudioFrame.from_ndarray(speech[i : i + 480, None][::-1].copy(), sample_rate=48000)
             m.process_stream(f)
             out.append(f.to_ndarray().copy())
@@ -265,7 +275,7 @@ def test_caller_environment_untouched_and_results_independent_of_it(caller_word,
     if caller == "round up":
         word |= ROUND_UP
     elif caller == "ftz already on":
-        word |= (0x8040 if X86 else 1 << 24)
+        word |= 0x8040 if X86 else 1 << 24
     call = kernel_calls(np.random.default_rng(9))[kernel]
     _native.set_fp_control_word(word)
     try:
