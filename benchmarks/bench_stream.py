@@ -460,7 +460,7 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
         "10 ms frames; NS+HPF = ours ApmProcessor(noise_suppression=True, high_pass_filter="
         "True) / livekit rtc.AudioProcessingModule(noise_suppression=True, high_pass_filter="
         "True) in an rtc.FrameProcessor. No room: both SDKs stream a local track directly. "
-        f"Input: {results['config']['input']}. Lower is better.",
+        "Lower is better.",
         *format_table(headers, rows),
     ]
     if spreads:
