@@ -312,8 +312,9 @@ static int64_t la_subnormals(const float *x, size_t n) {
     return count;
 }
 
-/* Every float of `field` (a float, or an array of floats of any rank). */
-#define LA_SUBNORMALS(field) la_subnormals((const float *)&(field), sizeof(field) / sizeof(float))
+/* Every float of `field`: a float, an array of floats of any rank, or an array of structs
+ * made only of float arrays (the band-split histories). */
+#define LA_SUBNORMALS(field) la_subnormals((const float *)&(field), sizeof(field) / (sizeof(float)))
 
 /* The FFT's float work memory: twiddles and scratch (not the int32 bit-reversal table after
  * them, whose small integers would read as subnormal floats). */
