@@ -15,6 +15,7 @@ import platform
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -148,12 +149,14 @@ def test_echo_canceller_state_after_both_ends_fall_silent(speech_dir, rate):
 
 
 def run_isolated(code: str, **env: str) -> str:
-    """Run ``code`` in a fresh interpreter (an environment variable read once per process)."""
+    """Run ``code`` in a fresh interpreter (an environment variable read once per process),
+    from a directory outside the source tree so the installed package is the one imported."""
     result = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         capture_output=True,
         text=True,
         env={**os.environ, **env},
+        cwd=Path(__file__).parent,
         timeout=120,
         check=False,
     )
