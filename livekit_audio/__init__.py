@@ -4,6 +4,7 @@ The API follows the audio surface of LiveKit's Python SDK (``livekit.rtc``).
 """
 
 from livekit_audio._errors import DSPError, LivekitAudioError
+from livekit_audio._event_emitter import EventEmitter
 from livekit_audio.apm_processor import ApmProcessor, ApmStage
 from livekit_audio.apm import (
     ApmStats,
@@ -15,7 +16,7 @@ from livekit_audio.audio_frame import AudioFrame, combine_audio_frames
 from livekit_audio.audio_source import AudioSource
 from livekit_audio.audio_stream import AudioFrameEvent, AudioStream, AudioStreamStats
 from livekit_audio.frame_chunker import FrameChunker
-from livekit_audio.frame_processor import FrameProcessor
+from livekit_audio.frame_processor import FrameProcessor, NoiseCancellationOptions
 from livekit_audio.mixer import AudioMixer, mix_frames
 from livekit_audio.participant import (
     LocalParticipant,
@@ -36,6 +37,7 @@ from livekit_audio.room import ConnectError, ConnectionState, DisconnectReason, 
 from livekit_audio.room_server import LocalRoomServer
 from livekit_audio.sine_wave import sine_wave_generator
 from livekit_audio.track import (
+    AudioTrack,
     LocalAudioTrack,
     RemoteAudioTrack,
     Track,
@@ -47,6 +49,10 @@ from livekit_audio.track_publication import (
     RemoteTrackPublication,
     TrackPublication,
 )
+
+from livekit_audio.integrations import _rtc_hook
+
+_rtc_hook.install()  # our FrameProcessors count as livekit.rtc ones once livekit is imported
 
 __version__ = "0.1.0"
 
@@ -62,6 +68,9 @@ __all__ = [
     "AudioSource",
     "AudioStream",
     "AudioStreamStats",
+    "AudioTrack",
+    "EventEmitter",
+    "NoiseCancellationOptions",
     "ConnectError",
     "ConnectionState",
     "DisconnectReason",

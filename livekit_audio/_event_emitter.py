@@ -3,13 +3,17 @@
 Handlers are plain callables run in registration order. A handler may accept fewer positional
 arguments than the event carries (``def on_subscribed(track): ...`` works for
 ``track_subscribed(track, publication, participant)``); the surplus is not passed. An exception
-in a handler is logged and does not stop the other handlers.
+in a handler is logged and does not stop the other handlers, except a ``TypeError``, which
+propagates out of :meth:`EventEmitter.emit` (so a handler called with the wrong arguments is
+not silently swallowed) and skips the handlers after it: exactly what ``livekit.rtc``'s
+``EventEmitter`` does (livekit 1.2; ``tests/test_event_emitter.py`` checks both).
 """
 
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from livekit_audio._log import logger
 
@@ -36,7 +40,9 @@ def _positional_capacity(callback: Callable[..., Any]) -> int:
 
 
 class EventEmitter(Generic[E]):
-    """Register handlers with :meth:`on` / :meth:`once`, remove with :meth:`off`."""
+    """Register handlers with :meth:`on` / :meth:`once`, remove with :meth:`off`; call them
+    with :meth:`emit`. Same behaviour as ``livekit.rtc.EventEmitter`` (see the module notes);
+    ``Room`` and ``Participant`` objects are emitters."""
 
     def __init__(self) -> None:
         # event -> {callback: positional capacity}; dicts keep registration order
@@ -95,12 +101,21 @@ class EventEmitter(Generic[E]):
             handlers.pop(callback, None)
 
     def emit(self, event: E, *args: Any) -> None:
-        """Call every handler of ``event`` with ``args`` (truncated to what each accepts)."""
+        """Call every handler of ``event`` with ``args`` (truncated to what each accepts).
+
+        Raises
+        ------
+        TypeError
+            Raised by a handler: it propagates and the later handlers are not called (as in
+            ``livekit.rtc``). Any other exception is logged and the next handler runs.
+        """
         handlers = self._handlers.get(event)
         if not handlers:
             return
         for callback, capacity in list(handlers.items()):
             try:
                 callback(*(args if capacity == _UNLIMITED else args[:capacity]))
+            except TypeError:
+                raise
             except Exception:
                 logger.exception("handler %r for event %r failed", callback, event)

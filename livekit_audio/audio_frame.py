@@ -10,7 +10,8 @@ from __future__ import annotations
 import io
 import sys
 import wave
-from typing import Any, Protocol, Sequence, runtime_checkable
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -44,6 +45,14 @@ def _check_positive_int(name: str, value: object) -> int:
     return int(value)
 
 
+def _check_userdata(userdata: object) -> dict[str, Any]:
+    if userdata is None:
+        return {}
+    if not isinstance(userdata, dict):
+        raise TypeError(f"userdata must be a dict or None, got {type(userdata).__name__}")
+    return userdata
+
+
 def _check_layout(
     sample_rate: object, num_channels: object, samples_per_channel: object
 ) -> tuple[int, int, int]:
@@ -69,13 +78,19 @@ class AudioFrame:
     data : bytes, bytearray, memoryview or any C-contiguous buffer
         Interleaved int16 samples, ``num_channels * samples_per_channel`` of them (a longer
         buffer is accepted; the frame views its first ``num_channels * samples_per_channel``
-        samples). The buffer is not copied: a writable buffer gives a writable frame.
+        samples). A writable buffer (``bytearray``, a writable numpy array or memoryview) is
+        not copied: the frame views it. An immutable one (``bytes``, a read-only array or
+        view) is copied once into a ``bytearray``, so every frame is writable and can be
+        processed in place, as with LiveKit's SDK.
     sample_rate : int
         Sample rate in Hz, > 0.
     num_channels : int
         Number of interleaved channels, > 0.
     samples_per_channel : int
         Samples in each channel, >= 0.
+    userdata : dict, keyword-only, optional
+        Free-form metadata carried with the frame (``{}`` by default), as
+        ``livekit.rtc.AudioFrame.userdata``.
 
     Raises
     ------
@@ -92,10 +107,25 @@ class AudioFrame:
     0.01
     """
 
-    __slots__ = ("_data", "_sample_rate", "_num_channels", "_samples_per_channel")
+    # _samples: the int16 view our code reads; _bytes: the same memory as unsigned bytes
+    # (made on first use), which is what livekit.rtc reads and may replace as ``_data``.
+    __slots__ = (
+        "_samples",
+        "_bytes",
+        "_sample_rate",
+        "_num_channels",
+        "_samples_per_channel",
+        "_userdata",
+    )
 
     def __init__(
-        self, data: Any, sample_rate: int, num_channels: int, samples_per_channel: int
+        self,
+        data: Any,
+        sample_rate: int,
+        num_channels: int,
+        samples_per_channel: int,
+        *,
+        userdata: dict[str, Any] | None = None,
     ) -> None:
         sample_rate, num_channels, samples_per_channel = _check_layout(
             sample_rate, num_channels, samples_per_channel
@@ -115,10 +145,14 @@ class AudioFrame:
                 f"(num_channels={num_channels} * samples_per_channel={samples_per_channel} * 2)"
             )
         view = _as_bytes(view)[:needed]
-        self._data = view.cast("h")
+        if view.readonly:
+            view = memoryview(bytearray(view))
+        self._bytes: memoryview | None = view
+        self._samples = view.cast("h")
         self._sample_rate = sample_rate
         self._num_channels = num_channels
         self._samples_per_channel = int(samples_per_channel)
+        self._userdata = _check_userdata(userdata)
 
     @classmethod
     def _trusted(
@@ -126,11 +160,46 @@ class AudioFrame:
     ) -> AudioFrame:
         """Wrap an int16 memoryview of exactly the right length without re-validating."""
         frame = cls.__new__(cls)
-        frame._data = data
+        frame._samples = data
+        frame._bytes = None
         frame._sample_rate = sample_rate
         frame._num_channels = num_channels
         frame._samples_per_channel = samples_per_channel
+        frame._userdata = {}
         return frame
+
+    @property
+    def _data(self) -> memoryview:
+        """The samples as a byte view: the attribute ``livekit.rtc`` reads (its APM passes
+        ``len(frame._data)`` bytes to WebRTC), so our frames work in LiveKit's calls."""
+        view = self._bytes
+        if view is None:
+            view = self._bytes = self._samples.cast("B")
+        return view
+
+    @_data.setter
+    def _data(self, data: Any) -> None:
+        # livekit.rtc's APM replaces a read-only ``_data`` with a bytearray copy and then
+        # processes that copy in place: keep both views on the new buffer.
+        view = _as_bytes(memoryview(data))
+        if view.nbytes != self._samples.nbytes:
+            raise ValueError(
+                f"AudioFrame data must stay {self._samples.nbytes} bytes, got {view.nbytes}"
+            )
+        self._bytes = view
+        self._samples = view.cast("h")
+
+    @property
+    def userdata(self) -> dict[str, Any]:
+        """Free-form metadata carried with the frame (a dict, ``{}`` by default)."""
+        return self._userdata
+
+    def _proto_info(self) -> Any:
+        """``livekit.rtc``'s buffer description of this frame (zero-copy), so
+        ``rtc.AudioSource.capture_frame`` accepts our frames. Needs the ``livekit`` extra."""
+        from livekit_audio.integrations.livekit import rtc_buffer_info
+
+        return rtc_buffer_info(self)
 
     @staticmethod
     def create(sample_rate: int, num_channels: int, samples_per_channel: int) -> AudioFrame:
@@ -207,7 +276,7 @@ class AudioFrame:
         Each access returns a new view of the same memory, so releasing it (``with
         frame.data as d:``) leaves the frame usable.
         """
-        return self._data[:]
+        return self._samples[:]
 
     @property
     def sample_rate(self) -> int:
@@ -231,7 +300,7 @@ class AudioFrame:
 
     def to_ndarray(self) -> np.ndarray:
         """Zero-copy int16 view of shape ``(samples_per_channel, num_channels)``."""
-        return np.frombuffer(self._data, dtype=np.int16).reshape(
+        return np.frombuffer(self._samples, dtype=np.int16).reshape(
             self._samples_per_channel, self._num_channels
         )
 
@@ -242,7 +311,7 @@ class AudioFrame:
             wav.setnchannels(self._num_channels)
             wav.setsampwidth(2)
             wav.setframerate(self._sample_rate)
-            wav.writeframes(_little_endian_bytes(self._data))
+            wav.writeframes(_little_endian_bytes(self._samples))
         return out.getvalue()
 
     def __repr__(self) -> str:
@@ -294,7 +363,7 @@ def frame_samples(frame: Any) -> memoryview:
         If the buffer is shorter than the declared layout.
     """
     if isinstance(frame, AudioFrame):
-        return frame._data
+        return frame._samples
     try:
         data = frame.data
         num_channels = frame.num_channels

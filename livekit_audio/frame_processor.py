@@ -8,9 +8,10 @@ participant and publication it serves and which credentials are current.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Generic, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
-__all__ = ["FrameProcessor"]
+__all__ = ["FrameProcessor", "NoiseCancellationOptions"]
 
 T = TypeVar("T")
 
@@ -59,3 +60,26 @@ class FrameProcessor(ABC, Generic[T]):
 
     def _on_credentials_cleared(self) -> None:
         """Credentials no longer apply (the track left its room)."""
+
+
+@dataclass
+class NoiseCancellationOptions:
+    """A noise-cancellation filter named by module id, with its options, as
+    ``livekit.rtc.NoiseCancellationOptions`` (LiveKit Cloud's filters are loaded this way).
+
+    Attributes
+    ----------
+    module_id : str
+        The filter module's id.
+    options : dict
+        Options passed to the filter.
+
+    Notes
+    -----
+    Exported for API parity. Our :class:`~livekit_audio.AudioStream` does not load filter
+    modules yet (it raises ``TypeError`` for this type): pass a :class:`FrameProcessor` such
+    as :class:`~livekit_audio.ApmProcessor`.
+    """
+
+    module_id: str
+    options: dict[str, Any] = field(default_factory=dict)

@@ -30,6 +30,10 @@ from livekit_audio.resampler import (
 
 __all__ = ["AudioMixer", "MAX_GAIN", "mix_frames"]
 
+#: A stall episode ends once the stream has been mixed on time for this many blocks in a row
+#: (until then a slow stream's repeated timeouts are one episode: one log line each way).
+STALL_RECOVERY_BLOCKS = 10
+
 #: Largest accepted ``|gain|`` (linear, +60 dB); the kernel's limit.
 MAX_GAIN: float = float(_k.MAX_GAIN)
 
@@ -85,6 +89,9 @@ class _Input:
         "buffered",
         "eof",
         "stalled",
+        "stall_started",
+        "stall_blocks",
+        "kept_up_blocks",
         "task",
         "space",
         "resampler",
@@ -100,6 +107,11 @@ class _Input:
         self.buffered = 0  # frames (per channel) read but not yet mixed
         self.eof = False  # the stream ended (or failed); `buffered` is all that is left
         self.stalled = False  # missed the timeout; mixed as silence until it has a block
+        # one stall episode (logged once when it starts and once when it ends): loop time of
+        # its first timeout, blocks mixed as silence, blocks mixed on time since the last
+        self.stall_started: float | None = None
+        self.stall_blocks = 0
+        self.kept_up_blocks = 0
         self.task: asyncio.Task[None] | None = None
         self.space: asyncio.Future[None] | None = None  # set when the reader waits for room
         self.resampler: AudioResampler | None = None
@@ -500,7 +512,7 @@ class AudioMixer:
                     # the per-frame fast path: same layout, just queue the samples
                     n = frame._samples_per_channel
                     if n:
-                        data = frame._data
+                        data = frame._samples
                         # copied unless immutable: a producer may reuse its buffer after yielding
                         if not data.readonly:
                             data = memoryview(data.tobytes()).cast("h")
@@ -531,7 +543,7 @@ class AudioMixer:
             return
         rate = int(frame.sample_rate)
         channels = int(frame.num_channels)
-        data = frame._data if type(frame) is AudioFrame else frame_samples(frame)
+        data = frame._samples if type(frame) is AudioFrame else frame_samples(frame)
         if rate == self._sample_rate and inp.resampler is None:
             if channels == self._num_channels:
                 # copied unless immutable: a producer may reuse its buffer after yielding
@@ -575,6 +587,36 @@ class AudioMixer:
             inp.chunks.append(view)
             inp.buffered += len(view) // self._num_channels
 
+    def _stall(self, inp: _Input, now: float) -> None:
+        """``inp`` missed the timeout: mix silence for it; log when an episode starts."""
+        inp.stalled = True
+        inp.kept_up_blocks = 0
+        if inp.stall_started is None:
+            inp.stall_started = now
+            inp.stall_blocks = 0
+            logger.warning(
+                "AudioMixer: stream %r has no data after %g ms; mixing silence for it until "
+                "it catches up (nothing it sends is dropped)",
+                inp.source,
+                self._timeout_ms,
+            )
+
+    def _stall_over(self, inp: _Input, now: float) -> None:
+        """End ``inp``'s stall episode, if any, with one log line giving its length."""
+        started = inp.stall_started
+        if started is None:
+            return
+        inp.stall_started = None
+        logger.warning(
+            "AudioMixer: stream %r %s after a %.0f ms stall (%d blocks of %g ms mixed as "
+            "silence for it)",
+            inp.source,
+            "ended" if inp.eof else "kept up again",
+            1000.0 * (now - started),
+            inp.stall_blocks,
+            1000.0 * self._blocksize / self._sample_rate,
+        )
+
     async def _run(self) -> None:
         """The mixer task: one block per round, see the class Notes for the rules."""
         loop = asyncio.get_running_loop()
@@ -604,13 +646,7 @@ class AudioMixer:
                         continue
                     for inp in inputs:
                         if inp.buffered < block and not inp.eof and not inp.stalled:
-                            inp.stalled = True
-                            logger.warning(
-                                "AudioMixer: stream %r has no data after %g ms; mixing silence "
-                                "for it until it catches up (nothing it sends is dropped)",
-                                inp.source,
-                                self._timeout_ms,
-                            )
+                            self._stall(inp, now)
                 if timer is not None:
                     timer.cancel()
                     timer = None
@@ -623,6 +659,9 @@ class AudioMixer:
                     if buffered < block and not (inp.eof and buffered):
                         if inp.eof:
                             self._inputs.pop(id(inp.source), None)  # ended, nothing left
+                            self._stall_over(inp, loop.time())
+                        else:
+                            inp.stall_blocks += 1  # stalled: silence for it in this block
                         continue
                     # the next block of this stream (zero-padded if it ended with less)
                     chunks = inp.chunks
@@ -644,6 +683,10 @@ class AudioMixer:
                     else:
                         inp.buffered = buffered - block
                     inp.stalled = False
+                    if inp.stall_started is not None:
+                        inp.kept_up_blocks += 1
+                        if inp.eof or inp.kept_up_blocks >= STALL_RECOVERY_BLOCKS:
+                            self._stall_over(inp, loop.time())
                     gains.append(inp.gain)
                     if inp.gain != 1.0:
                         unity = False

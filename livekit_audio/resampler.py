@@ -368,7 +368,7 @@ class AudioResampler:
             and data._sample_rate == self._input_rate
             and data._num_channels == self._num_channels
         ):
-            samples = data._data  # already validated by AudioFrame: the per-frame fast path
+            samples = data._samples  # already validated by AudioFrame: the per-frame fast path
             n_in = data._samples_per_channel
         else:
             samples = self._samples(data)

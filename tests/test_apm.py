@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -250,8 +251,21 @@ def test_bad_frames_raise_audio_processing_error_and_stay_untouched(frame, match
     assert issubclass(AudioProcessingError, RuntimeError)
 
 
-def test_read_only_frames_raise_value_error():
-    frame = AudioFrame(bytes(320), 16000, 1, 160)
+def test_frames_made_from_bytes_are_processed_in_place():
+    """LiveKit's behaviour: AudioFrame(data=x.tobytes(), ...) can go through the APM."""
+    x = (np.sin(np.arange(160) / 3.0) * 8000).astype(np.int16)
+    frame = AudioFrame(x.tobytes(), 16000, 1, 160)
+    AudioProcessingModule(high_pass_filter=True).process_stream(frame)
+    assert not np.array_equal(frame.to_ndarray()[:, 0], x)
+
+
+def test_read_only_duck_typed_frames_raise_value_error():
+    frame = SimpleNamespace(
+        data=memoryview(bytes(320)).cast("h"),
+        sample_rate=16000,
+        num_channels=1,
+        samples_per_channel=160,
+    )
     with pytest.raises(ValueError, match="read-only"):
         AudioProcessingModule(noise_suppression=True).process_stream(frame)
 

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from livekit_audio import AudioFrame, combine_audio_frames
+from livekit_audio import AudioFrame, AudioProcessingModule, combine_audio_frames
 from livekit_audio.audio_frame import AudioFrameLike, frame_samples
 
 
@@ -103,11 +103,11 @@ def test_zero_samples_per_channel_is_valid():
         (np.zeros((0, 1), np.int16), False),
         (np.zeros((4, 0), np.int16), False),
         (bytearray(), False),
-        (b"", True),
-        (memoryview(b"").cast("h"), True),
+        (b"", False),  # immutable input is copied: every frame is writable
+        (memoryview(b"").cast("h"), False),
     ],
 )
-def test_empty_buffers_keep_their_writability(data, readonly):
+def test_empty_buffers_are_writable_frames(data, readonly):
     frame = AudioFrame(data, 16000, 2, 0)
     assert frame.data.readonly is readonly
     assert frame.data.format == "h"
@@ -247,17 +247,37 @@ def test_strided_memoryview_is_rejected():
 # --------------------------------------------------------------------------------------------
 
 
-def test_bytes_backed_frame_is_read_only(rng):
-    expected = random_samples(rng, 8, 1)
-    frame = AudioFrame(expected.tobytes(), 48000, 1, 8)
-    assert frame.data.readonly
-    with pytest.raises(TypeError):
-        frame.data[0] = 1
-    array_view = frame.to_ndarray()
-    assert not array_view.flags.writeable
-    with pytest.raises(ValueError):
-        array_view[0, 0] = 1
-    np.testing.assert_array_equal(frame.to_ndarray(), expected)
+@pytest.mark.parametrize(
+    "immutable",
+    [
+        lambda a: a.tobytes(),
+        lambda a: memoryview(a.tobytes()),
+        lambda a: np.frombuffer(a.tobytes(), np.int16),  # a read-only array
+    ],
+    ids=["bytes", "readonly-memoryview", "readonly-ndarray"],
+)
+def test_immutable_input_is_copied_into_a_writable_frame(rng, immutable):
+    """As in LiveKit's SDK, a frame made from bytes can be processed in place: the frame
+    holds a writable copy and the caller's immutable buffer is left as it was."""
+    expected = random_samples(rng, 480, 1)
+    source = immutable(expected)
+    frame = AudioFrame(source, 48000, 1, 480)
+    assert not frame.data.readonly and frame.to_ndarray().flags.writeable
+    np.testing.assert_array_equal(frame.to_ndarray()[:, 0], expected[:, 0])
+    AudioProcessingModule(high_pass_filter=True).process_stream(frame)
+    assert not np.array_equal(frame.to_ndarray(), expected)  # processed in place
+    np.testing.assert_array_equal(np.frombuffer(source, np.int16), expected[:, 0])
+
+
+def test_userdata_is_a_dict_carried_with_the_frame():
+    assert AudioFrame.create(16000, 1, 160).userdata == {}
+    meta = {"speaker": "agent"}
+    frame = AudioFrame(bytearray(320), 16000, 1, 160, userdata=meta)
+    assert frame.userdata is meta
+    frame.userdata["seq"] = 7
+    assert meta["seq"] == 7
+    with pytest.raises(TypeError, match="userdata must be a dict"):
+        AudioFrame(bytearray(320), 16000, 1, 160, userdata=["not", "a", "dict"])
 
 
 @pytest.mark.parametrize("kind", ["bytearray", "numpy", "memoryview-of-bytearray"])

@@ -604,3 +604,51 @@ def test_package_exports():
 
     for name in ("AudioMixer", "mix_frames", "GainProcessor"):
         assert name in la.__all__ and hasattr(la, name)
+
+
+@pytest.mark.asyncio
+async def test_a_slow_stream_is_logged_once_per_stall_not_once_per_block(caplog):
+    """A stream that delivers one frame every 3 mixed blocks stalls again and again: one
+    warning when the stall starts and one when it ends (here: the stream ends), giving its
+    length, instead of a line per 10 ms block (LiveKit's mixer warns every block). Pacing
+    follows the mixer's output, not the clock."""
+    fast_frames = [AudioFrame.from_ndarray(np.full(480, 100, np.int16), RATE) for _ in range(90)]
+    slow_frames = [AudioFrame.from_ndarray(np.full(480, 7, np.int16), RATE) for _ in range(20)]
+    mixed = 0
+    progressed = asyncio.Event()
+
+    async def slow():
+        for i, f in enumerate(slow_frames):
+            while mixed < 3 * (i + 1):
+                progressed.clear()
+                await progressed.wait()
+            yield f
+
+    async def fast():
+        for f in fast_frames:
+            yield f
+            await asyncio.sleep(0)
+
+    mixer = AudioMixer(RATE, 1, stream_timeout_ms=2)
+    mixer.add_stream(fast())
+    mixer.add_stream(slow())
+    mixer.end_input()
+
+    async def consume() -> int:
+        nonlocal mixed
+        total = 0
+        async for frame in mixer:
+            total += int(np.count_nonzero(frame.to_ndarray() % 100 == 7))
+            mixed += 1
+            progressed.set()
+        return total
+
+    with caplog.at_level(logging.WARNING, logger="livekit_audio"):
+        slow_samples = await asyncio.wait_for(consume(), GUARD_S)
+    assert slow_samples == 20 * 480  # nothing of the slow stream lost
+    starts = [r for r in caplog.records if "has no data after" in r.getMessage()]
+    ends = [r for r in caplog.records if "stall (" in r.getMessage()]
+    assert mixed >= 40
+    assert len(starts) == 1, [r.getMessage() for r in starts]
+    assert len(ends) == 1 and "ended after a" in ends[0].getMessage()
+    assert "blocks of 10 ms mixed as silence" in ends[0].getMessage()

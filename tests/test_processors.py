@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -55,12 +56,27 @@ def test_saturation_and_mute():
     np.testing.assert_array_equal(muted._process(frame_of(x.copy())).to_ndarray(), 0)
 
 
-def test_read_only_frames_get_a_processed_copy(rng):
+def test_frames_made_from_bytes_are_processed_in_place_and_the_bytes_kept(rng):
     x = rng.integers(-20000, 20000, size=480, dtype=np.int16)
-    f = AudioFrame(x.tobytes(), RATE, 1, 480)  # bytes: read-only
+    raw = x.tobytes()
+    f = AudioFrame(raw, RATE, 1, 480)  # immutable input: the frame holds a writable copy
+    out = GainProcessor(-6.0)._process(f)
+    assert out is f
+    np.testing.assert_array_equal(out.to_ndarray()[:, 0], oracle(x, 10 ** (-6 / 20)))
+    assert raw == x.tobytes()
+
+
+def test_read_only_duck_typed_frames_get_a_processed_copy(rng):
+    x = rng.integers(-20000, 20000, size=480, dtype=np.int16)
+    f = SimpleNamespace(
+        data=memoryview(x.tobytes()).cast("h"),
+        sample_rate=RATE,
+        num_channels=1,
+        samples_per_channel=480,
+    )
     out = GainProcessor(-6.0)._process(f)
     assert out is not f
-    np.testing.assert_array_equal(f.to_ndarray()[:, 0], x)
+    np.testing.assert_array_equal(np.frombuffer(f.data, np.int16), x)
     np.testing.assert_array_equal(out.to_ndarray()[:, 0], oracle(x, 10 ** (-6 / 20)))
     assert (out.sample_rate, out.num_channels, out.samples_per_channel) == (RATE, 1, 480)
 
