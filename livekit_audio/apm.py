@@ -14,20 +14,39 @@ canceller -> noise suppressor -> AGC with limiter:
   -1 dBFS ceiling (``csrc/la_agc.c``).
 
 Levels are dBFS relative to the RMS of a full-scale square wave (a full-scale sine is -3 dBFS).
+
+The core runs at 8, 16, 32 and 48 kHz. Like WebRTC's APM, the module accepts any rate from
+8 to 96 kHz by processing at the smallest of those at or above the caller's rate (48 kHz above
+48 kHz): capture is resampled there and back with the package's polyphase resampler (MEDIUM,
+``csrc/la_resample.c``) and written back into the caller's frame; render is resampled there.
 """
 
 from __future__ import annotations
 
+import collections
 import enum
 import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from livekit_audio._errors import LivekitAudioError
+from livekit_audio._log import logger
 from livekit_audio._native import _apm as _k
+from livekit_audio.apm_resampling import (
+    SUPPORTED_SAMPLE_RATES,
+    ResampledCapture,
+    ResamplingFifo,
+    internal_rate,
+    render_fifo,
+    unconvertible,
+)
 from livekit_audio.audio_frame import AudioFrame, frame_samples
 
 __all__ = [
+    "MAX_SAMPLE_RATE_HZ",
+    "MIN_SAMPLE_RATE_HZ",
     "SUPPORTED_SAMPLE_RATES",
     "ApmStats",
     "AudioProcessingError",
@@ -35,10 +54,15 @@ __all__ = [
     "NoiseSuppressionLevel",
 ]
 
-#: Sample rates the module processes, in Hz.
-SUPPORTED_SAMPLE_RATES = (8000, 16000, 32000, 48000)
+#: Range of rates the module accepts, in Hz; other rates are resampled to a supported one.
+MIN_SAMPLE_RATE_HZ = 8000
+MAX_SAMPLE_RATE_HZ = 96000
 _MAX_CHANNELS = 2
+_MAX_RENDER_CHANNELS = 8
 _MAX_STREAM_DELAY_MS = 500
+#: Far-end audio kept before the first capture frame fixes the processing rate, in seconds.
+_EARLY_RENDER_S = 2.0
+_FULL_SCALE = 32768.0
 
 
 class AudioProcessingError(LivekitAudioError, RuntimeError):
@@ -94,6 +118,9 @@ class ApmStats:
         activity).
     render_buffer_ms : float
         Render audio buffered ahead of the capture (ms).
+    render_frames : int
+        Far-end 10 ms blocks the module has taken in since the last (re)configuration (at
+        its internal rate; before the first capture frame, the blocks kept for it).
     render_overruns, render_underruns : int
         Capture blocks whose render reference had been overwritten / had not arrived yet.
     delay_changes, divergences : int
@@ -115,6 +142,7 @@ class ApmStats:
     render_underruns: int = 0
     delay_changes: int = 0
     divergences: int = 0
+    render_frames: int = 0
 
 
 def _coerce_level(level: object) -> NoiseSuppressionLevel:
@@ -133,6 +161,56 @@ def _check_db(name: str, value: object, low: float, high: float) -> float:
     if not (math.isfinite(value) and low <= value <= high):
         raise ValueError(f"{name} must be within [{low}, {high}], got {value}")
     return float(value)
+
+
+def _check_layout(
+    sample_rate: Any, num_channels: Any, *, what: str, max_channels: int
+) -> tuple[int, int]:
+    """Validate a stream's rate and channel count for the module.
+
+    Parameters
+    ----------
+    sample_rate : int
+        Hz; any rate from 8 to 96 kHz whose ratio to the core rates the resampler supports
+        (every common rate does).
+    num_channels : int
+        1 to ``max_channels``.
+    what : str
+        The caller named in the error message.
+    max_channels : int
+        2 for capture, 8 for render.
+
+    Returns
+    -------
+    tuple of int
+        ``(sample_rate, num_channels)`` as Python ints.
+
+    Raises
+    ------
+    AudioProcessingError
+        On a rate or channel count out of range, naming what was expected.
+    """
+    if (
+        isinstance(sample_rate, bool)
+        or not isinstance(sample_rate, (int, np.integer))
+        or not MIN_SAMPLE_RATE_HZ <= sample_rate <= MAX_SAMPLE_RATE_HZ
+    ):
+        raise AudioProcessingError(
+            f"{what}: sample_rate must be an int within [{MIN_SAMPLE_RATE_HZ}, "
+            f"{MAX_SAMPLE_RATE_HZ}] Hz, got {sample_rate!r}"
+        )
+    why = unconvertible(int(sample_rate))
+    if why:
+        raise AudioProcessingError(f"{what}: unsupported sample_rate {sample_rate}: {why}")
+    if (
+        isinstance(num_channels, bool)
+        or not isinstance(num_channels, (int, np.integer))
+        or not 1 <= num_channels <= max_channels
+    ):
+        raise AudioProcessingError(
+            f"{what}: num_channels must be within [1, {max_channels}], got {num_channels!r}"
+        )
+    return int(sample_rate), int(num_channels)
 
 
 class AudioProcessingModule:
@@ -166,13 +244,37 @@ class AudioProcessingModule:
 
     Notes
     -----
-    Frames are :class:`~livekit_audio.AudioFrame` (or any frame-like object) at 8, 16, 32 or
-    48 kHz, mono or stereo, exactly 10 ms or a whole multiple of 10 ms (processed as
-    consecutive 10 ms blocks). They are processed in place. Anything else raises
-    :class:`AudioProcessingError` and leaves the frame untouched. A frame whose rate or
-    channel count differs from the previous one reconfigures the module (adaptive state
-    restarts). Noise suppression or echo cancellation delays the output by 10 ms, and echo
-    cancellation at 32/48 kHz by 2.7 ms more (its band split; :attr:`delay_samples`).
+    Frames are :class:`~livekit_audio.AudioFrame` (or any frame-like object), int16
+    interleaved, mono or stereo, of ``rate // 100`` samples per channel (10 ms) or a whole
+    multiple of that (processed as consecutive blocks), at any rate from 8 to 96 kHz. They are
+    processed in place. Anything else raises :class:`AudioProcessingError` and leaves the frame
+    untouched. A frame whose rate or channel count differs from the previous one reconfigures
+    the module (adaptive state restarts).
+
+    At 8, 16, 32 and 48 kHz the core processes the frame directly. At any other rate the
+    module runs at the smallest of those at or above it (48 kHz above 48 kHz; 44.1 -> 48,
+    22.05 -> 32, 24 -> 32, 11.025 -> 16, 96 -> 48 kHz), resampling the capture there and back
+    at the exact rate ratio. This adds latency, counted in :attr:`delay_samples`: the two
+    resampling filters' group delays when ``rate`` is a multiple of 100 Hz (1.6 ms at
+    44.1 kHz, 1.5 ms at 88.2 and 96 kHz, 3 ms at 24 kHz). At 22.05 and 11.025 kHz a frame
+    is ``rate // 100`` samples (220, 110: 9.98 ms), as in WebRTC, which resamples such a block
+    as if it were 10 ms; this module keeps the true ratio instead (so far end and near end at
+    different rates never drift apart), waits for whole internal blocks and so adds about one
+    block more: 13.2 ms at 22.05 kHz, 16.4 ms at 11.025 kHz. Content above the internal
+    rate's band (21.6 kHz at 48 kHz) is removed.
+
+    Noise suppression or echo cancellation delays the output by 10 ms of the internal rate,
+    and echo cancellation at 32/48 kHz by 2.7 ms more (its band split); see
+    :attr:`delay_samples`.
+
+    The far end (:meth:`process_reverse_stream`) may have any rate from 8 to 96 kHz and 1 to
+    8 channels: it is resampled to the capture's internal rate. Far-end audio that arrives
+    before the first capture frame (which fixes the rate) is kept, up to 2 s (the oldest is
+    dropped beyond that, with one warning), and fed in order when that frame arrives.
+
+    ``livekit.rtc.AudioProcessingModule`` aborts the process (a Rust panic) on a frame that is
+    not a multiple of ``rate // 100`` samples (for instance 441 samples at 22.05 kHz); this
+    module raises :class:`AudioProcessingError` instead.
 
     One instance serves one stream: a call that overlaps another thread's call on the same
     instance raises ``RuntimeError``. Different instances run in parallel; the C core releases
@@ -212,6 +314,19 @@ class AudioProcessingModule:
         self._agc_noise = _check_db("agc_max_noise_level_dbfs", agc_max_noise_level_dbfs, -90, -20)
         self._stream_delay_ms = 0
         self._core: Any = None
+        # The capture layout the core is configured for (rate 0: no capture yet), its frame
+        # step (rate // 100) and, at a rate the core does not run, the resampling around it.
+        self._rate = 0
+        self._channels = 0
+        self._step = 0
+        self._capture: ResampledCapture | None = None
+        self._render: ResamplingFifo | None = None  # far end at another rate, to the core's
+        # far end before the first capture: (int16 samples, rate, channels, frames)
+        self._early_render: collections.deque[tuple[np.ndarray, int, int, int]] = (
+            collections.deque()
+        )
+        self._early_render_s = 0.0
+        self._early_render_dropped = False
 
     # ------------------------------------------------------------------ configuration
 
@@ -237,8 +352,23 @@ class AudioProcessingModule:
 
     @property
     def delay_samples(self) -> int:
-        """Delay the enabled stages add, in samples of the current rate (0 before a frame)."""
-        return 0 if self._core is None else self._core.delay_samples
+        """Samples by which the output lags the input, at the capture's rate (0 before a frame).
+
+        The enabled stages' delay, plus at a rate the core does not run the resampling's (see
+        the class notes). At such a rate the stages' delay, a whole number of internal
+        samples, need not be a whole number of the caller's (noise suppression's 10 ms is
+        220.5 samples at 22.05 kHz; echo cancellation's band split at 44.1 kHz is 117.6): the
+        lag is then rounded to the nearest sample. Otherwise it is exact.
+        """
+        core = self._core
+        if core is None:
+            return 0
+        capture = self._capture
+        if capture is None:
+            return core.delay_samples
+        internal = core.sample_rate
+        stages = (2 * core.delay_samples * self._rate + internal) // (2 * internal)
+        return capture.lag + stages
 
     @property
     def stream_delay_ms(self) -> int:
@@ -269,11 +399,16 @@ class AudioProcessingModule:
             self._core.set_stream_delay_ms(delay_ms)
 
     def _configure(self, sample_rate: int, num_channels: int) -> Any:
-        core = self._core
-        if core is not None and core.sample_rate == sample_rate and core.num_channels == num_channels:
-            return core
-        self._core = _k.ApmCore(
-            sample_rate,
+        """The core for this capture layout, (re)built when the layout changes; far-end audio
+        kept from before the first capture is fed to a new core."""
+        if sample_rate == self._rate and num_channels == self._channels:
+            return self._core
+        internal = internal_rate(sample_rate)
+        capture = None
+        if internal != sample_rate:
+            capture = ResampledCapture(sample_rate, internal, num_channels)
+        self._core = core = _k.ApmCore(
+            internal,
             num_channels,
             self._high_pass_filter,
             self._noise_suppression,
@@ -286,8 +421,15 @@ class AudioProcessingModule:
             self._aec_tail_ms,
         )
         if self._stream_delay_ms:
-            self._core.set_stream_delay_ms(self._stream_delay_ms)
-        return self._core
+            core.set_stream_delay_ms(self._stream_delay_ms)
+        self._capture = capture
+        self._rate, self._channels, self._step = sample_rate, num_channels, sample_rate // 100
+        self._render = None
+        while self._early_render:
+            samples, rate, channels, count = self._early_render.popleft()
+            self._feed_render(core, samples, rate, channels, count)
+        self._early_render_s = 0.0
+        return core
 
     # ------------------------------------------------------------------ processing
 
@@ -302,21 +444,17 @@ class AudioProcessingModule:
                 f"{what} must be an AudioFrame (sample_rate, num_channels, "
                 f"samples_per_channel, data), got {type(frame).__name__}"
             ) from None
-        if sample_rate not in SUPPORTED_SAMPLE_RATES:
-            raise AudioProcessingError(
-                f"{what}: sample_rate must be one of {SUPPORTED_SAMPLE_RATES} Hz, got {sample_rate}"
-            )
-        if not 1 <= num_channels <= max_channels:
-            raise AudioProcessingError(
-                f"{what}: num_channels must be within [1, {max_channels}], got {num_channels}"
-            )
+        sample_rate, num_channels = _check_layout(
+            sample_rate, num_channels, what=what, max_channels=max_channels
+        )
         hop = sample_rate // 100
         if samples <= 0 or samples % hop:
+            rounded = "" if sample_rate % 100 == 0 else ", rounded down as in WebRTC"
             raise AudioProcessingError(
                 f"{what}: expected a multiple of {hop} samples per channel (10 ms at "
-                f"{sample_rate} Hz), got {samples} ({1000 * samples / sample_rate:g} ms)"
+                f"{sample_rate} Hz{rounded}), got {samples} ({1000 * samples / sample_rate:g} ms)"
             )
-        return sample_rate, num_channels, samples
+        return sample_rate, num_channels, int(samples)
 
     def process_stream(self, frame: Any) -> None:
         """Process a near-end (capture) frame in place.
@@ -324,8 +462,8 @@ class AudioProcessingModule:
         Parameters
         ----------
         frame : AudioFrame
-            int16 interleaved, 8/16/32/48 kHz, 1 or 2 channels, a positive multiple of 10 ms,
-            backed by writable memory.
+            int16 interleaved, 8 to 96 kHz, 1 or 2 channels, a positive multiple of
+            ``sample_rate // 100`` samples per channel (10 ms), backed by writable memory.
 
         Raises
         ------
@@ -336,19 +474,20 @@ class AudioProcessingModule:
         TypeError
             Not a frame.
         """
-        core = self._core
         if (
             type(frame) is AudioFrame
-            and core is not None
-            and frame._sample_rate == core.sample_rate
-            and frame._num_channels == core.num_channels
+            and frame._sample_rate == self._rate
+            and frame._num_channels == self._channels
             and frame._samples_per_channel > 0
-            and frame._samples_per_channel % core.hop == 0
-            and not frame._data.readonly
-        ):
-            core.process_capture(frame._data)  # the per-frame fast path: layout already valid
+            and frame._samples_per_channel % self._step == 0
+            and not frame._samples.readonly
+        ):  # the per-frame fast path: layout already valid
+            if self._capture is None:
+                self._core.process_capture(frame._samples)
+            else:
+                self._capture.process(self._core, frame._samples, frame._samples_per_channel)
             return
-        sample_rate, num_channels, _ = self._check_frame(
+        sample_rate, num_channels, count = self._check_frame(
             frame, what="process_stream", max_channels=_MAX_CHANNELS
         )
         samples = frame_samples(frame)
@@ -357,7 +496,11 @@ class AudioProcessingModule:
                 "process_stream processes frames in place, but this frame's data is read-only "
                 "(e.g. bytes); build it from a bytearray or a writable numpy array"
             )
-        self._configure(sample_rate, num_channels).process_capture(samples)
+        core = self._configure(sample_rate, num_channels)
+        if self._capture is None:
+            core.process_capture(samples)
+        else:
+            self._capture.process(core, samples, count)
 
     def process_reverse_stream(self, frame: Any) -> None:
         """Give the module a far-end (render) frame: what is being played out.
@@ -365,41 +508,106 @@ class AudioProcessingModule:
         Parameters
         ----------
         frame : AudioFrame
-            int16 interleaved at the capture stream's rate, 1 to 8 channels, a positive
-            multiple of 10 ms. Not modified; down-mixed to mono as the echo canceller's
-            reference and measured (:attr:`ApmStats.render_level_dbfs`). Render frames may
-            arrive in bursts: a bounded buffer (2 s) absorbs the jitter and counts over- and
-            underruns.
+            int16 interleaved, 8 to 96 kHz (any rate, independent of the capture's), 1 to 8
+            channels, a positive multiple of ``sample_rate // 100`` samples per channel. Not
+            modified. Resampled to the capture's internal rate when it differs (adding about
+            1 ms of delay to the reference, which the delay estimator absorbs), down-mixed
+            to mono as the echo canceller's reference and measured
+            (:attr:`ApmStats.render_level_dbfs`). Render frames may arrive in bursts: a
+            bounded buffer (2 s) absorbs the jitter and counts over- and underruns. Frames
+            that arrive before the first capture frame are kept (up to 2 s) until it comes.
 
         Raises
         ------
         AudioProcessingError
-            Wrong rate (including one that differs from the capture stream's), channel count
-            or duration.
+            Wrong rate, channel count or duration.
+        TypeError
+            Not a frame.
         """
-        sample_rate, num_channels, _ = self._check_frame(
-            frame, what="process_reverse_stream", max_channels=8
+        sample_rate, num_channels, count = self._check_frame(
+            frame, what="process_reverse_stream", max_channels=_MAX_RENDER_CHANNELS
         )
+        samples = frame_samples(frame)
         core = self._core
         if core is None:
-            core = self._configure(sample_rate, 1)
-        elif core.sample_rate != sample_rate:
-            raise AudioProcessingError(
-                f"process_reverse_stream: sample_rate must match the capture stream's "
-                f"{core.sample_rate} Hz, got {sample_rate}; resample the far end first"
-            )
-        core.process_render(frame_samples(frame), num_channels)
+            self._keep_early_render(samples, sample_rate, num_channels, count)
+        else:
+            self._feed_render(core, samples, sample_rate, num_channels, count)
+
+    def _feed_render(
+        self, core: Any, samples: Any, sample_rate: int, num_channels: int, count: int
+    ) -> None:
+        """Far-end samples to the core, resampled to its rate (whole hops at a time)."""
+        render = self._render
+        layout = (sample_rate, num_channels)
+        if render is not None and (render.input_rate, render.num_channels) != layout:
+            render.flush(core.hop)  # the far end changed layout: what is held goes in first
+            core.process_render(render.buf[: render.fill], render.num_channels)
+            render = self._render = None
+        if sample_rate == core.sample_rate:
+            core.process_render(samples, num_channels)
+            return
+        if render is None:
+            render = self._render = render_fifo(sample_rate, core.sample_rate, num_channels)
+        render.push(samples, count)
+        whole = render.fill - render.fill % core.hop
+        if whole:
+            core.process_render(render.buf[:whole], num_channels)
+            render.pop(whole)
+
+    def _keep_early_render(
+        self, samples: memoryview, sample_rate: int, num_channels: int, count: int
+    ) -> None:
+        """Keep far-end audio until the first capture frame; the newest 2 s at most."""
+        kept = np.frombuffer(samples, np.int16).copy()
+        self._early_render.append((kept, sample_rate, num_channels, count))
+        self._early_render_s += count / sample_rate
+        while self._early_render_s > _EARLY_RENDER_S + 1e-9:  # (float sums of 10 ms)
+            _, rate, _, dropped = self._early_render.popleft()
+            self._early_render_s -= dropped / rate
+            if not self._early_render_dropped:
+                self._early_render_dropped = True
+                logger.warning(
+                    "AudioProcessingModule: more than %g s of far-end audio before the first "
+                    "capture frame; the oldest is dropped",
+                    _EARLY_RENDER_S,
+                )
 
     def reset(self) -> None:
-        """Forget all adaptive state (noise estimate, AGC level, filter memories)."""
+        """Forget all adaptive state (noise estimate, AGC level, filter and resampler
+        memories) and far-end audio kept from before the first capture."""
         if self._core is not None:
             self._core.reset()
+        if self._capture is not None:
+            self._capture = ResampledCapture(self._rate, self._core.sample_rate, self._channels)
+        self._render = None
+        self._early_render.clear()
+        self._early_render_s = 0.0
 
     @property
     def stats(self) -> ApmStats:
-        """Statistics of the last processed block (zeros and -120 dBFS before any)."""
+        """Statistics of the last processed block (zeros and -120 dBFS before any).
+
+        Before the first capture frame, ``render_level_dbfs`` is the last far-end frame's
+        level and ``render_buffer_ms`` the far-end audio kept for the first capture.
+        """
         if self._core is None:
-            return ApmStats(0.0, -120.0, 0.0, -120.0, -120.0, -120.0, 0)
+            render_level = -120.0
+            if self._early_render:
+                last = self._early_render[-1][0].astype(np.float64)
+                power = float(np.dot(last, last)) / len(last) / _FULL_SCALE**2
+                render_level = 10.0 * math.log10(power) if power > 1e-12 else -120.0
+            return ApmStats(
+                0.0,
+                -120.0,
+                0.0,
+                -120.0,
+                -120.0,
+                render_level,
+                0,
+                render_buffer_ms=1000.0 * self._early_render_s,
+                render_frames=sum(n // (rate // 100) for _, rate, _, n in self._early_render),
+            )
         s = self._core.stats()
         return ApmStats(
             speech_probability=s["speech_probability"],
@@ -416,6 +624,7 @@ class AudioProcessingModule:
             render_underruns=s["render_underruns"],
             delay_changes=s["delay_changes"],
             divergences=s["divergences"],
+            render_frames=s["render_frames"],
         )
 
     def __repr__(self) -> str:

@@ -10,15 +10,17 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
 from livekit_audio._log import logger
-from livekit_audio.apm import AudioProcessingModule
-from livekit_audio.audio_frame import AudioFrame
+from livekit_audio.apm import AudioProcessingModule, _check_layout
+from livekit_audio.audio_frame import AudioFrame, frame_samples
 from livekit_audio.frame_chunker import FrameChunker
 from livekit_audio.frame_processor import FrameProcessor
+from livekit_audio.processors import _frame_like
 
 __all__ = ["ApmProcessor", "ApmStage"]
 
@@ -40,22 +42,41 @@ class _TenMsRunner:
         self.reverse_blocks: Iterator[AudioFrame] | None = None  # one per capture block
 
     def push_reverse(self, frame: Any) -> None:
-        """Feed far-end audio of any frame size to the module, 10 ms at a time."""
+        """Feed far-end audio of any rate, channel count and frame size to the module, 10 ms
+        (``rate // 100`` samples) at a time; the module converts it to the capture's layout.
+
+        Raises
+        ------
+        AudioProcessingError
+            On a rate or channel count the module does not accept (checked when the far
+            end's layout changes, before anything is held).
+        """
         c = self._reverse_chunker
         if c is None or (frame.sample_rate, frame.num_channels) != (c.sample_rate, c.num_channels):
-            c = self._reverse_chunker = FrameChunker(frame.sample_rate, frame.num_channels)
+            rate, channels = _check_layout(
+                frame.sample_rate,
+                frame.num_channels,
+                what="ApmProcessor.process_reverse",
+                max_channels=8,
+            )
+            if c is not None:  # the far end changed layout: what is held goes in first
+                for block in c.flush(pad=True):
+                    self.apm.process_reverse_stream(block)
+            c = self._reverse_chunker = FrameChunker(rate, channels)
         for block in c.push(frame):
             self.apm.process_reverse_stream(block)
 
     def _chunker_for(self, frame: Any) -> FrameChunker:
         c = self._chunker
-        if c is None or (frame.sample_rate, frame.num_channels) != (c.sample_rate, self.num_channels):
+        layout = (frame.sample_rate, frame.num_channels)
+        if c is None or layout != (c.sample_rate, self.num_channels):
+            rate, channels = _check_layout(*layout, what="ApmProcessor._process", max_channels=2)
             if c is not None and c.pending_samples:
                 logger.warning(
                     "APM input changed layout; %d held samples dropped", c.pending_samples
                 )
-            c = self._chunker = FrameChunker(frame.sample_rate, frame.num_channels)
-            self.num_channels = frame.num_channels
+            c = self._chunker = FrameChunker(rate, channels)
+            self.num_channels = channels
         return c
 
     def _process(self, block: AudioFrame) -> None:
@@ -86,8 +107,34 @@ class _TenMsRunner:
         return out, real
 
 
+def _deliver(frame: Any, processed: np.ndarray) -> Any:
+    """The frame :meth:`ApmProcessor._process` returns for ``frame``, holding ``processed``.
+
+    Parameters
+    ----------
+    frame : AudioFrame or frame-like
+        The input frame.
+    processed : numpy.ndarray, int16
+        Shape ``(frame.samples_per_channel, frame.num_channels)``.
+
+    Returns
+    -------
+    frame-like
+        A new :class:`AudioFrame` for ours; ``frame`` itself, overwritten, for another
+        writable frame type; a new frame of its type (or ours) for a read-only one.
+    """
+    if type(frame) is AudioFrame:
+        return AudioFrame.from_ndarray(np.ascontiguousarray(processed), frame.sample_rate)
+    samples = frame_samples(frame)
+    if samples.readonly:
+        return _frame_like(frame, bytearray(processed.tobytes()))
+    np.frombuffer(samples, np.int16)[:] = processed.reshape(-1)
+    return frame
+
+
 class ApmProcessor(FrameProcessor[AudioFrame]):
-    """Noise suppression, high-pass filter and AGC as an AudioStream frame processor.
+    """Echo cancellation, noise suppression, high-pass filter and AGC as an AudioStream frame
+    processor.
 
     Parameters
     ----------
@@ -99,11 +146,21 @@ class ApmProcessor(FrameProcessor[AudioFrame]):
 
     Notes
     -----
-    Frames of any size are accepted (20 ms, 441 samples, ...) at 8/16/32/48 kHz, mono or
+    Frames of any size are accepted (20 ms, 441 samples, ...) at 8 to 96 kHz, mono or
     stereo. Each call returns a frame of the input's size: processed audio runs through a
-    10 ms re-chunker, so when frame sizes are not whole multiples of 10 ms the output lags by
-    up to 10 ms more (``hop - gcd(size, hop)`` samples of silence are sent first). Noise suppression adds 10 ms. After
-    :meth:`_close`, :meth:`_process` raises ``RuntimeError``.
+    10 ms re-chunker, so when frame sizes are not whole multiples of 10 ms (``rate // 100``
+    samples) the output lags by up to 10 ms more (``hop - gcd(size, hop)`` samples of silence
+    are sent first). Noise suppression adds 10 ms, and rates other than 8/16/32/48 kHz the
+    module's resampling (:attr:`delay_samples` counts it all).
+
+    What :meth:`_process` returns: for our :class:`~livekit_audio.AudioFrame`, a new frame
+    (the input is not modified). For any other frame type (``livekit.rtc.AudioFrame``, whose
+    ``AudioStream`` yields what the processor returns), the processed samples are written into
+    the input's buffer and the same object is returned, so its type and extra attributes
+    (``userdata``) survive; if that buffer is read-only (``bytes``), a new frame of the input's
+    type ``type(frame)(data, sample_rate, num_channels, samples_per_channel)``, or our
+    AudioFrame when that type cannot be built so. After :meth:`_close`, :meth:`_process`
+    raises ``RuntimeError``.
 
     Raises
     ------
@@ -125,16 +182,24 @@ class ApmProcessor(FrameProcessor[AudioFrame]):
         return self._runner.apm
 
     def process_reverse(self, frame: AudioFrame) -> None:
-        """Give the echo canceller far-end audio (what is being played out), any frame size.
+        """Give the echo canceller far-end audio (what is being played out).
 
         Call it as the far end plays, or let an :class:`~livekit_audio.AudioSource` do it:
         ``source.add_playout_listener(processor.process_reverse)`` makes everything the
         agent plays through that source the echo reference, with no audio device involved.
 
+        Parameters
+        ----------
+        frame : AudioFrame
+            int16 interleaved, any size, 8 to 96 kHz and 1 to 8 channels, independent of the
+            processed stream's: an agent playing 24 kHz stereo into a 16 kHz mono capture is
+            resampled and down-mixed by the module. Audio that arrives before the first
+            processed frame is kept (up to 2 s) for it.
+
         Raises
         ------
         AudioProcessingError
-            If the far end's rate differs from the processed stream's.
+            On a rate outside 8-96 kHz or more than 8 channels.
         """
         self._runner.push_reverse(frame)
 
@@ -155,6 +220,16 @@ class ApmProcessor(FrameProcessor[AudioFrame]):
         self._enabled = bool(value)
 
     def _process(self, frame: AudioFrame) -> AudioFrame:
+        """Process one frame of any size; returns a frame of the same size (see the notes for
+        which object).
+
+        Raises
+        ------
+        RuntimeError
+            After :meth:`_close`.
+        AudioProcessingError
+            On an unsupported rate or channel count; the frame is untouched.
+        """
         if self._closed:
             raise RuntimeError("ApmProcessor is closed")
         hop = frame.sample_rate // 100
@@ -169,9 +244,11 @@ class ApmProcessor(FrameProcessor[AudioFrame]):
         if processed:
             fifo = np.concatenate([fifo, *processed])
         if len(fifo) < size:  # a new frame-size pattern: pad once more rather than stall
-            fifo = np.concatenate([np.zeros((size - len(fifo), frame.num_channels), np.int16), fifo])
+            fifo = np.concatenate(
+                [np.zeros((size - len(fifo), frame.num_channels), np.int16), fifo]
+            )
         self._fifo = fifo[size:]
-        return AudioFrame.from_ndarray(np.ascontiguousarray(fifo[:size]), frame.sample_rate)
+        return _deliver(frame, fifo[:size])
 
     def _close(self) -> None:
         self._closed = True

@@ -4,6 +4,11 @@
 saturation in C, in place when the frame is writable). Pass it to
 ``AudioStream.from_track(track, noise_cancellation=GainProcessor(-6))`` or call
 ``_process`` directly.
+
+Processors work on any frame type with the four frame attributes and a buffer: LiveKit's
+``rtc.AudioStream`` calls ``processor._process(frame)`` with an ``rtc.AudioFrame`` and yields
+what it returns, so a processor hands back a frame of the type it was given (the same object,
+processed in place, whenever its buffer is writable).
 """
 
 from __future__ import annotations
@@ -34,6 +39,36 @@ def _check_gain_db(value: object) -> float:
     return gain_db
 
 
+def _frame_like(frame: Any, data: bytearray) -> Any:
+    """A new frame of ``frame``'s type and layout over ``data``, for a read-only input.
+
+    Parameters
+    ----------
+    frame : AudioFrame or frame-like
+        The input frame (its buffer is read-only, so it cannot be processed in place).
+    data : bytearray
+        The processed int16 interleaved samples, ``frame.num_channels *
+        frame.samples_per_channel`` of them.
+
+    Returns
+    -------
+    frame-like
+        ``type(frame)(data, sample_rate, num_channels, samples_per_channel)``, the constructor
+        signature of our :class:`AudioFrame` and of ``livekit.rtc.AudioFrame``; our
+        :class:`AudioFrame` when ``frame``'s type cannot be built that way (its constructor
+        raises ``TypeError`` or ``ValueError``).
+    """
+    rate = int(frame.sample_rate)
+    channels = int(frame.num_channels)
+    count = int(frame.samples_per_channel)
+    if type(frame) is not AudioFrame:
+        try:
+            return type(frame)(data, rate, channels, count)
+        except (TypeError, ValueError):
+            pass
+    return AudioFrame._trusted(memoryview(data).cast("h"), rate, channels, count)
+
+
 def _linear(gain_db: float) -> float:
     if gain_db == -math.inf:
         return 0.0
@@ -58,9 +93,12 @@ class GainProcessor(FrameProcessor[AudioFrame]):
 
     Notes
     -----
-    :meth:`_process` scales a writable frame in place and returns that same frame; a frame
-    whose buffer is read-only (e.g. backed by ``bytes``) is left untouched and a processed
-    copy is returned. Any frame-like object (``livekit.rtc.AudioFrame`` included) is accepted.
+    :meth:`_process` scales a writable frame in place and returns that same frame, whatever
+    its type (``livekit.rtc.AudioFrame`` included: its ``AudioStream`` yields the same object).
+    A frame whose buffer is read-only (e.g. backed by ``bytes``) is left untouched and a
+    processed copy is returned: a frame of the input's type built as ``type(frame)(data,
+    sample_rate, num_channels, samples_per_channel)``, or our :class:`AudioFrame` when that
+    type cannot be built so.
     Each sample is ``round_half_even(clamp(g * x))`` in float32, ``g`` per frame when ramping.
     One processor instance keeps the ramp state of one stream; sharing it between streams
     only shares the ramp's starting point.
@@ -117,7 +155,8 @@ class GainProcessor(FrameProcessor[AudioFrame]):
         return self._closed
 
     def _process(self, frame: Any) -> Any:
-        """Scale ``frame`` by the gain; in place when writable, else a processed copy.
+        """Scale ``frame`` by the gain; in place when writable, else a processed copy of the
+        input's type (see the class notes).
 
         Raises
         ------
@@ -133,18 +172,17 @@ class GainProcessor(FrameProcessor[AudioFrame]):
         if start == 1.0 and end == 1.0:
             return frame
         if type(frame) is AudioFrame:
-            samples, channels = frame._data, frame._num_channels
+            samples, channels = frame._samples, frame._num_channels
         else:
             samples, channels = frame_samples(frame), int(frame.num_channels)
-        result = frame
-        if samples.readonly:
-            samples = memoryview(bytearray(samples)).cast("h")
-            result = AudioFrame._trusted(
-                samples, int(frame.sample_rate), channels, int(frame.samples_per_channel)
-            )
-        _k.gain(samples, channels, start, end)
+        if not samples.readonly:
+            _k.gain(samples, channels, start, end)
+            self._applied = end
+            return frame
+        copy = bytearray(samples)
+        _k.gain(memoryview(copy).cast("h"), channels, start, end)
         self._applied = end
-        return result
+        return _frame_like(frame, copy)
 
     def _close(self) -> None:
         """Mark the processor closed (idempotent); it holds no native resources."""

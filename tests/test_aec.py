@@ -17,8 +17,15 @@ def level_dbfs(x: np.ndarray) -> float:
     return 10 * math.log10(max(np.mean(np.asarray(x, np.float64) ** 2) / FULL_SCALE**2, 1e-12))
 
 
-def room_echo(far: np.ndarray, rate: int, rng, *, delay_ms: float, rt60_s: float = 0.25,
-              level_db: float = -30.0) -> np.ndarray:
+def room_echo(
+    far: np.ndarray,
+    rate: int,
+    rng,
+    *,
+    delay_ms: float,
+    rt60_s: float = 0.25,
+    level_db: float = -30.0,
+) -> np.ndarray:
     """Far end through a room: bulk delay, direct path, exponentially decaying random tail."""
     n = int(0.2 * rate)
     t = np.arange(n) / rate
@@ -165,7 +172,9 @@ def test_render_bursts_within_the_buffer_lose_nothing(speech_dir, rng):
     out = np.round(mic).astype(np.int16)
     for i in range(0, len(out) - 5 * hop + 1, 5 * hop):
         for j in range(5):
-            apm.process_reverse_stream(AudioFrame.from_ndarray(far16[i + j * hop : i + (j + 1) * hop].copy(), rate))
+            apm.process_reverse_stream(
+                AudioFrame.from_ndarray(far16[i + j * hop : i + (j + 1) * hop].copy(), rate)
+            )
         for j in range(5):
             apm.process_stream(AudioFrame.from_ndarray(out[i + j * hop : i + (j + 1) * hop], rate))
     d = apm.delay_samples
@@ -192,13 +201,6 @@ def test_stereo_capture_with_mono_render(speech_dir, rng):
         assert level_dbfs(mic[tail, c]) - level_dbfs(out[tail, c].astype(float)) >= 20.0
 
 
-def test_render_at_another_rate_raises_a_clear_error():
-    apm = AudioProcessingModule(echo_cancellation=True)
-    apm.process_stream(AudioFrame.create(16000, 1, 160))
-    with pytest.raises(AudioProcessingError, match="capture stream's 16000 Hz, got 48000"):
-        apm.process_reverse_stream(AudioFrame.create(48000, 1, 480))
-
-
 def test_aec_options_are_validated():
     assert AudioProcessingModule(echo_cancellation=True).echo_cancellation
     with pytest.raises(ValueError, match="aec_tail_ms"):
@@ -218,7 +220,9 @@ def test_cli_aec_reference_cancels_echo_in_a_file(speech_dir, tmp_path, rng, cap
     sf.write(tmp_path / "far.wav", np.stack([far48, far48], axis=1), 48000)  # and down-mixed
     out = tmp_path / "clean.wav"
     args = ["process", str(tmp_path / "mic.wav"), "-o", str(out)]
-    assert main([*args, "--aec-reference", str(tmp_path / "far.wav"), "--stream-delay-ms", "50"]) == 0
+    assert (
+        main([*args, "--aec-reference", str(tmp_path / "far.wav"), "--stream-delay-ms", "50"]) == 0
+    )
     y, out_rate = sf.read(out, dtype="int16")
     assert out_rate == rate and len(y) == len(mic)
     tail = slice(8 * rate, 12 * rate - 1000)

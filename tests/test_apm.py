@@ -235,7 +235,8 @@ def test_chunker_keeps_every_sample_in_order(rng):
     [
         (AudioFrame.create(48000, 1, 240), "multiple of 480 samples .* got 240 \\(5 ms\\)"),
         (AudioFrame.create(16000, 1, 161), "multiple of 160 samples .* got 161"),
-        (AudioFrame.create(44100, 1, 441), "sample_rate must be one of"),
+        (AudioFrame.create(7000, 1, 70), "sample_rate must be an int within \\[8000, 96000\\]"),
+        (AudioFrame.create(44100, 1, 440), "multiple of 441 samples"),
         (AudioFrame.create(16000, 3, 160), "num_channels must be within \\[1, 2\\], got 3"),
         (AudioFrame.create(16000, 1, 0), "got 0"),
     ],
@@ -305,8 +306,7 @@ def test_reverse_stream_is_measured_and_checked(rng):
     apm.process_reverse_stream(AudioFrame.from_ndarray(far, 16000))
     assert abs(apm.stats.render_level_dbfs - level_dbfs(far)) < 0.01
     apm.process_stream(AudioFrame.create(16000, 1, 160))
-    with pytest.raises(AudioProcessingError, match="match the capture stream's 16000 Hz"):
-        apm.process_reverse_stream(AudioFrame.create(48000, 1, 480))
+    apm.process_reverse_stream(AudioFrame.create(48000, 1, 480))  # converted, as in LiveKit
     with pytest.raises(AudioProcessingError, match="multiple of 160"):
         apm.process_reverse_stream(AudioFrame.create(16000, 1, 80))
 
@@ -390,7 +390,9 @@ def test_stats_track_a_known_noise_floor(rng):
 def test_native_call_releases_the_gil(rng):
     """Another Python thread keeps running while one thread is inside a long APM call."""
     rate = 48000
-    long_frame = AudioFrame.from_ndarray((rng.standard_normal(60 * rate) * 1000).astype(np.int16), rate)
+    long_frame = AudioFrame.from_ndarray(
+        (rng.standard_normal(60 * rate) * 1000).astype(np.int16), rate
+    )
     apm = AudioProcessingModule(**ALL_ON)
     apm.process_stream(AudioFrame.create(rate, 1, 480))  # configure outside the measurement
     counter = [0]

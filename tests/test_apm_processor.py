@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from livekit_audio import AudioFrame, AudioProcessingModule
+from livekit_audio import AudioFrame, AudioProcessingError, AudioProcessingModule
 from livekit_audio.apm_processor import ApmProcessor, ApmStage
 from livekit_audio.cli import main
 
@@ -121,3 +121,82 @@ def test_cli_apm_errors(args, message, tmp_path, capsys, rng):
     assert main(["process", str(src), "-o", str(tmp_path / "o.wav"), *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("livekit-audio: error:") and message in err and "Traceback" not in err
+
+
+# ------------------------------------------------------------------------- far end, any layout
+
+
+@pytest.mark.asyncio
+async def test_agent_playout_at_24_khz_stereo_cancels_echo_in_a_16_khz_capture(
+    speech_dir, rng, caplog
+):
+    """The issue's case: an agent plays 24 kHz stereo through an AudioSource whose playout
+    is the echo reference of a 16 kHz mono capture, 20 ms frames both. No exception, no log
+    line (it used to raise and log a traceback every 10 ms), and the echo is down by >= 30 dB
+    after convergence (measured 40.8 dB at the module level)."""
+    from test_apm_any_rate import aligned, echo_scenario, level_dbfs
+
+    from livekit_audio import AudioSource
+
+    far, mic = echo_scenario(speech_dir, rng, far_rate=24000, near_rate=16000)
+    mic16 = np.round(mic).astype(np.int16)
+    processor = ApmProcessor(echo_cancellation=True)
+    source = AudioSource(24000, 2, realtime=False)
+    source.add_playout_listener(processor.process_reverse)
+    out = []
+    with caplog.at_level("WARNING", logger="livekit_audio"):
+        for i in range(len(mic16) // 320):
+            await source.capture_frame(AudioFrame.from_ndarray(far[i * 480 : (i + 1) * 480], 24000))
+            await source.wait_for_playout()
+            frame = processor._process(
+                AudioFrame.from_ndarray(mic16[i * 320 : (i + 1) * 320], 16000)
+            )
+            out.append(frame.to_ndarray()[:, 0])
+        source.remove_playout_listener(processor.process_reverse)
+        await source.aclose()
+    assert not caplog.records
+    y = aligned(np.concatenate(out), processor.delay_samples)
+    tail = slice(8 * 16000, 12 * 16000 - 1600)
+    assert level_dbfs(mic[tail]) - level_dbfs(y[tail]) >= 30.0
+
+
+def test_far_end_held_by_the_processor_is_kept_across_layout_changes(rng):
+    """Far end before the first capture frame is kept; a partial 10 ms block held when the
+    far end changes rate or channels is padded and fed, not dropped."""
+    processor = ApmProcessor(echo_cancellation=True)
+    x = (rng.standard_normal((24000, 2)) * 3000).astype(np.int16)
+    for i in range(12):  # 25 ms frames at 24 kHz stereo: 300 ms
+        processor.process_reverse(AudioFrame.from_ndarray(x[i * 600 : (i + 1) * 600], 24000))
+    assert processor.apm.stats.render_buffer_ms == pytest.approx(300.0)
+    processor.process_reverse(AudioFrame.from_ndarray(x[:360], 24000))  # 15 ms: 5 ms held
+    processor.process_reverse(AudioFrame.from_ndarray(x[:960, 0].copy(), 48000))  # 20 ms
+    assert processor.apm.stats.render_buffer_ms == pytest.approx(300.0 + 20.0 + 20.0)
+    frame = processor._process(AudioFrame.create(16000, 2, 320))  # stereo capture
+    assert (frame.samples_per_channel, frame.num_channels) == (320, 2)
+    assert processor.apm.stats.render_buffer_ms >= 300.0
+
+
+def test_processor_at_44_1_khz_returns_frames_of_the_input_size(rng):
+    x = (rng.standard_normal((441 * 40, 2)) * 2000).astype(np.int16)
+    processor = ApmProcessor(noise_suppression=True)
+    for i in range(0, len(x), 882):
+        frame = processor._process(AudioFrame.from_ndarray(x[i : i + 882], 44100))
+        assert (frame.sample_rate, frame.samples_per_channel, frame.num_channels) == (44100, 882, 2)
+    assert processor.delay_samples == processor.apm.delay_samples  # 20 ms frames: no lead
+    with pytest.raises(AudioProcessingError, match=r"within \[8000, 96000\] Hz, got 7000"):
+        processor.process_reverse(AudioFrame.create(7000, 1, 70))
+    with pytest.raises(AudioProcessingError, match=r"within \[8000, 96000\] Hz, got 4000"):
+        processor._process(AudioFrame.create(4000, 1, 40))
+
+
+@pytest.mark.parametrize("rate", [44100, 22050])
+def test_stage_at_a_resampled_rate_stays_aligned_and_as_long_as_the_input(rate):
+    """With no stage on, ApmStage at 44.1/22.05 kHz removes the module's resampling delay:
+    the output is the input, sample for sample, to within the round trip's error (a 440 Hz
+    tone at -21 dBFS: 2 LSB)."""
+    t = np.arange(2 * rate) / rate
+    x = np.round(3000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
+    got = stream_through(ApmStage(), x, rate, 1000)
+    assert got.shape == (len(x), 1)
+    edge = rate // 50  # the resampler's start-up and the zero-padded end
+    np.testing.assert_allclose(got[edge:-edge, 0], x[edge:-edge], atol=2)
