@@ -1,14 +1,15 @@
-"""Private asyncio helpers of the async layer: owned background tasks and a drop-oldest queue."""
+"""Private asyncio helpers of the async layer: the ``loop=`` rule, owned background tasks and a
+drop-oldest queue."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Coroutine, Generic, TypeVar, Any
+from typing import Any, Coroutine, Generic, TypeVar
 
 from livekit_audio._log import logger
 
-__all__ = ["spawn", "RingQueue", "QueueClosed"]
+__all__ = ["QueueClosed", "RingQueue", "resolve_loop", "spawn"]
 
 T = TypeVar("T")
 
@@ -27,18 +28,78 @@ def _log_task_result(task: asyncio.Task[Any]) -> None:
         logger.error("background task %s failed", task.get_name(), exc_info=exc)
 
 
-def spawn(coro: Coroutine[Any, Any, T], name: str) -> asyncio.Task[T]:
-    """Start ``coro`` as a background task on the running loop.
+def resolve_loop(
+    loop: asyncio.AbstractEventLoop | None, owner: str
+) -> asyncio.AbstractEventLoop | None:
+    """The event loop an object's tasks run on, following ``livekit.rtc``'s ``loop=`` argument.
+
+    ``loop=None`` means the loop running in this thread (None if there is none: the caller
+    decides whether that is an error). A given loop is used as is when no loop is running in
+    this thread (e.g. an object built before ``loop.run_until_complete``), and must be the
+    running loop otherwise: every object of the async layer belongs to one loop.
+
+    Parameters
+    ----------
+    loop : asyncio.AbstractEventLoop or None
+        The ``loop=`` argument as given.
+    owner : str
+        Names the object in error messages (e.g. ``"AudioStream"``).
+
+    Returns
+    -------
+    asyncio.AbstractEventLoop or None
+
+    Raises
+    ------
+    TypeError
+        If ``loop`` is neither None nor an ``asyncio.AbstractEventLoop``.
+    ValueError
+        If ``loop`` is closed, is not the loop running in this thread, or (no loop running
+        here) is running in another thread: create the object from that loop's thread
+        (``asyncio.run_coroutine_threadsafe``).
+    """
+    try:
+        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if loop is None:
+        return running
+    if not isinstance(loop, asyncio.AbstractEventLoop):
+        raise TypeError(
+            f"{owner} loop= must be an asyncio.AbstractEventLoop or None, got {type(loop).__name__}"
+        )
+    if loop.is_closed():
+        raise ValueError(f"{owner} loop= is closed")
+    if running is not None and loop is not running:
+        raise ValueError(
+            f"{owner} loop= must be the event loop running in this thread (or None); "
+            "objects of one room, track and stream share one loop"
+        )
+    if running is None and loop.is_running():
+        raise ValueError(
+            f"{owner} loop= is running in another thread; create the {owner} in that "
+            "thread (e.g. with asyncio.run_coroutine_threadsafe)"
+        )
+    return loop
+
+
+def spawn(
+    coro: Coroutine[Any, Any, T], name: str, *, loop: asyncio.AbstractEventLoop | None = None
+) -> asyncio.Task[T]:
+    """Start ``coro`` as a background task on ``loop`` (default: the running loop).
 
     The task is kept alive until it finishes, and a done-callback logs any exception it
-    raised through the package logger (a failure never passes silently).
+    raised through the package logger (a failure never passes silently). A task started on
+    a loop that is not running yet begins when that loop runs.
 
     Raises
     ------
     RuntimeError
-        If no event loop is running in this thread.
+        If ``loop`` is None and no event loop is running in this thread.
     """
-    task = asyncio.get_running_loop().create_task(coro, name=name)
+    if loop is None:
+        loop = asyncio.get_running_loop()
+    task = loop.create_task(coro, name=name)
     _RUNNING.add(task)
     task.add_done_callback(_log_task_result)
     return task

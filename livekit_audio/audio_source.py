@@ -13,7 +13,7 @@ import weakref
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable
 
-from livekit_audio._aio import spawn
+from livekit_audio._aio import resolve_loop, spawn
 from livekit_audio._log import logger
 from livekit_audio.audio_frame import AudioFrame, _check_positive_int, frame_samples
 
@@ -37,18 +37,27 @@ class AudioSource:
         (default 1000). When the queue is full, :meth:`capture_frame` waits (back-pressure)
         instead of growing it. A single frame longer than the queue is admitted once the
         queue is empty.
+    loop : asyncio.AbstractEventLoop or None, optional
+        The loop the source's playout task runs on, as ``livekit.rtc``'s ``loop=``.
+        Default: the loop running when the first frame is captured. A given loop may be
+        used before it runs (no loop running in this thread); otherwise it must be the
+        running loop. :meth:`capture_frame` must then run on it.
     realtime : bool, keyword-only, optional
         ``True`` (default): play frames out at real-time pace, like a sound card or a WebRTC
-        sender. ``False``: play each frame out as soon as the event loop gets to it, for
-        offline work such as processing a file (the bounded queue and frame order are kept;
-        consumers' queues must then be large enough, or read fast enough, not to drop).
+        sender; AudioStreams on the source's tracks then get, as with ``livekit.rtc``, a
+        10 ms frame every 10 ms (silence while nothing is captured). ``False``: play each
+        frame out as soon as the event loop gets to it, for offline work such as processing
+        a file (the bounded queue and frame order are kept; consumers' queues must then be
+        large enough, or read fast enough, not to drop); streams get exactly the captured
+        frames, no silence.
 
     Raises
     ------
     TypeError
-        If a parameter is not an int.
+        If a size is not an int, or ``loop`` is not an event loop.
     ValueError
-        If a parameter is not > 0.
+        If a size is not > 0, or ``loop`` is closed, not the running loop, or running in
+        another thread.
 
     Notes
     -----
@@ -70,12 +79,17 @@ class AudioSource:
         sample_rate: int,
         num_channels: int,
         queue_size_ms: int = 1000,
+        loop: asyncio.AbstractEventLoop | None = None,
         *,
         realtime: bool = True,
     ) -> None:
         self._sample_rate = _check_positive_int("sample_rate", sample_rate)
         self._num_channels = _check_positive_int("num_channels", num_channels)
         self._queue_size_ms = _check_positive_int("queue_size_ms", queue_size_ms)
+        # the loop given, or (None) the running loop at the first capture
+        self._loop: asyncio.AbstractEventLoop | None = (
+            resolve_loop(loop, "AudioSource") if loop is not None else None
+        )
         self._realtime = bool(realtime)
         self._capacity = max(1, self._sample_rate * self._queue_size_ms // 1000)  # samples/ch
         self._queue: deque[AudioFrame] = deque()
@@ -86,7 +100,6 @@ class AudioSource:
         self._playout_listeners: list[Callable[[AudioFrame], object]] = []
         self._closed = False
         self._task: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         # created lazily on the running loop
         self._space: asyncio.Event | None = None  # set when the queue has room
         self._idle: asyncio.Event | None = None  # set when everything has played out
@@ -134,17 +147,29 @@ class AudioSource:
     def _add_track(self, track: LocalAudioTrack) -> None:
         self._tracks.add(track)
 
+    def _check_loop(self) -> None:
+        """Bind the source to the running loop on first use; refuse any other loop after."""
+        running = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = running
+        elif running is not self._loop:
+            raise RuntimeError(
+                "AudioSource belongs to another event loop (the one it was given or first "
+                "used on); capture from that loop"
+            )
+
     def _ensure_started(self) -> None:
         if self._task is not None:
             return
-        self._loop = asyncio.get_running_loop()
         self._space = asyncio.Event()
         self._space.set()
         self._idle = asyncio.Event()
         self._idle.set()
         self._ready = asyncio.Event()
         self._capture_lock = asyncio.Lock()
-        self._task = spawn(self._playout(), name=f"AudioSource playout {id(self):#x}")
+        self._task = spawn(
+            self._playout(), name=f"AudioSource playout {id(self):#x}", loop=self._loop
+        )
 
     async def capture_frame(self, frame: Any) -> None:
         """Queue ``frame`` for playout, waiting while the queue is full.
@@ -163,10 +188,12 @@ class AudioSource:
         TypeError
             If ``frame`` is not frame-like.
         RuntimeError
-            If the source is closed (before or while waiting for room).
+            If the source is closed (before or while waiting for room), or this is not the
+            source's event loop.
         """
         if self._closed:
             raise RuntimeError("AudioSource is closed; capture_frame after aclose()")
+        self._check_loop()
         samples = frame_samples(frame)  # TypeError for non-frames
         if frame.sample_rate != self._sample_rate:
             raise ValueError(

@@ -19,15 +19,16 @@ import asyncio
 import concurrent.futures
 import weakref
 from collections import deque
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, AsyncIterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from livekit_audio._aio import QueueClosed, RingQueue, spawn
+from livekit_audio._aio import QueueClosed, RingQueue, resolve_loop, spawn
 from livekit_audio._log import logger
-from livekit_audio.channels import remix_channels
 from livekit_audio.audio_frame import AudioFrame, _check_positive_int, frame_samples
+from livekit_audio.channels import remix_channels
 from livekit_audio.frame_processor import FrameProcessor
 from livekit_audio.resampler import AudioResampler, _check_channels, _check_rate
 from livekit_audio.track import RemoteAudioTrack, Track, TrackSource
@@ -173,6 +174,21 @@ class _Converter:
 _STOP = object()
 _EOS = object()
 
+#: A ``from_frames`` stream pulls its iterable only while fewer frames than this (or than a
+#: smaller ``capacity``) wait for conversion: the iterable is read at the pipeline's pace.
+_PUMP_BACKLOG = 4
+
+
+class _Failure:
+    """End of input because the frame source raised: the reader gets ``exc`` after the
+    frames that came before it."""
+
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
 #: Processors some stream has closed; no stream calls ``_process`` on them afterwards.
 _CLOSED_PROCESSORS: weakref.WeakSet[Any] = weakref.WeakSet()
 
@@ -195,8 +211,10 @@ def _as_audio_frame(out: Any) -> AudioFrame:
 class _Pipeline:
     """Input queue -> conversion -> processor -> output queue, run by one task.
 
-    Holds no reference to its :class:`AudioStream`, so a stream nobody uses can be collected
-    while its task winds down.
+    Fed by a track (:meth:`feed`, :meth:`end`) or, for :meth:`AudioStream.from_frames`, by
+    a second task, :attr:`feeder`, that pulls an async iterable (:func:`_pump`). Holds no
+    reference to its :class:`AudioStream`, so a stream nobody uses can be collected while
+    its tasks wind down.
     """
 
     def __init__(
@@ -207,8 +225,9 @@ class _Pipeline:
         auto_close: bool,
         executor: concurrent.futures.Executor | None,
         name: str,
+        loop: asyncio.AbstractEventLoop,
     ) -> None:
-        self.loop = asyncio.get_running_loop()
+        self.loop = loop
         self.converter = converter
         self.capacity = capacity
         self.processor = processor
@@ -217,6 +236,8 @@ class _Pipeline:
         self.stats = AudioStreamStats()
         self.input: deque[Any] = deque()
         self.input_waiter: asyncio.Future[None] | None = None
+        self.room_waiter: asyncio.Future[None] | None = None  # the feeder waits for room
+        self.feeder: asyncio.Task[None] | None = None
         self.output: RingQueue[AudioFrameEvent] = RingQueue(capacity)
         self.stopping = False  # aclose (or the stream was dropped): stop at once
         self.ending = False  # end of input queued: finish what is held, then stop
@@ -226,7 +247,7 @@ class _Pipeline:
         self.error_burst = 0
         self.warned_closed = False
         self.failure: BaseException | None = None
-        self.task = spawn(self.run(), name=name)
+        self.task = spawn(self.run(), name=name, loop=loop)
         self.task.add_done_callback(self._task_done)
 
     # called from the loop thread by tracks
@@ -239,11 +260,12 @@ class _Pipeline:
         self.input.append(frame)
         self._wake()
 
-    def end(self) -> None:
+    def end(self, error: BaseException | None = None) -> None:
+        """No more input: finish what is held (or, with ``error``, raise it to the reader)."""
         if self.stopping or self.ending:
             return
         self.ending = True
-        self.input.append(_EOS)
+        self.input.append(_EOS if error is None else _Failure(error))
         self._wake()
 
     def _wake(self) -> None:
@@ -251,12 +273,30 @@ class _Pipeline:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
+    def _wake_feeder(self) -> None:
+        waiter = self.room_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def room_for_input(self) -> None:
+        """Return once the feeder may add a frame (or the pipeline stops or ends)."""
+        limit = min(_PUMP_BACKLOG, self.capacity) if self.capacity else _PUMP_BACKLOG
+        while len(self.input) >= limit and not (self.stopping or self.ending):
+            self.room_waiter = self.loop.create_future()
+            try:
+                await self.room_waiter
+            finally:
+                self.room_waiter = None
+
     async def _next(self) -> Any:
         while True:
             if self.stopping:
                 return _STOP
             if self.input:
-                return self.input.popleft()
+                item = self.input.popleft()
+                if self.room_waiter is not None:
+                    self._wake_feeder()
+                return item
             self.input_waiter = self.loop.create_future()
             try:
                 await self.input_waiter
@@ -275,6 +315,8 @@ class _Pipeline:
                             return
                         await self._process_and_emit(frame)
                     return
+                if isinstance(item, _Failure):
+                    raise item.exc
                 self.stats.frames_received += 1
                 for frame in self.converter.push(item):
                     if self.stopping:
@@ -350,12 +392,22 @@ class _Pipeline:
         self.error_burst += 1
 
     def request_close(self) -> None:
-        """Stop reading; close the processor (if owned) once the task is done. Loop thread."""
+        """Stop reading (and feeding); close the processor (if owned) once the task is done.
+
+        Loop thread only.
+        """
         self.stopping = True
         self.close_requested = True
         self.output.close(discard=True)
         self._wake()
+        self._wake_feeder()
+        if self.feeder is not None:
+            self.feeder.cancel()
         self.maybe_close_processor()
+
+    def tasks(self) -> list[asyncio.Task[None]]:
+        """The pipeline's tasks that have not finished (reader, and feeder if any)."""
+        return [t for t in (self.task, self.feeder) if t is not None and not t.done()]
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self.maybe_close_processor()
@@ -409,6 +461,74 @@ def _abandon(pipeline: _Pipeline) -> None:
             pass
 
 
+# -- feeding a stream from an async iterable (from_frames) --------------------------------
+
+
+def _frame_of(item: Any) -> Any:
+    """The frame in a ``from_frames`` item: a frame-like object itself, or an event's
+    ``.frame`` (e.g. the ``AudioFrameEvent`` a LiveKit or livekit_audio stream yields)."""
+    if type(item) is AudioFrame or hasattr(item, "samples_per_channel"):
+        return item
+    frame = getattr(item, "frame", None)
+    if frame is None or not hasattr(frame, "samples_per_channel"):
+        raise TypeError(
+            "AudioStream.from_frames: items must be frames (data, sample_rate, num_channels, "
+            f"samples_per_channel) or events with a .frame, got {type(item).__name__}"
+        )
+    return frame
+
+
+async def _aclose_all(objects: list[Any]) -> None:
+    """Await ``aclose()`` of each object that has one (each once); failures are logged."""
+    seen: set[int] = set()
+    for obj in objects:
+        aclose = getattr(obj, "aclose", None)
+        if id(obj) in seen or not callable(aclose):
+            continue
+        seen.add(id(obj))
+        try:
+            await aclose()
+        except Exception:
+            logger.warning("AudioStream.from_frames: closing %r failed", obj, exc_info=True)
+
+
+async def _pump(pipeline: _Pipeline, iterator: AsyncIterator[Any], iterable: Any) -> None:
+    """The feeder of a ``from_frames`` stream: pull ``iterator`` into ``pipeline`` at its pace.
+
+    The pipeline ends when the iterator does (or gets its exception); the iterator and the
+    iterable are closed (``aclose``) however the pump stops, cancellation by ``aclose``
+    included.
+    """
+    try:
+        while True:
+            await pipeline.room_for_input()
+            if pipeline.stopping:
+                return
+            try:
+                item = await iterator.__anext__()
+            except StopAsyncIteration:
+                pipeline.end()
+                return
+            pipeline.feed(_frame_of(item))
+    except Exception as exc:  # not CancelledError: that is aclose, and ends nothing
+        pipeline.end(error=exc)
+    finally:
+        await _aclose_all([iterator, iterable])
+
+
+def _is_rtc_track(track: Any) -> bool:
+    """Whether ``track`` is a ``livekit.rtc`` track (read through the livekit bridge)."""
+    return not isinstance(track, Track) and type(track).__module__.startswith("livekit.rtc")
+
+
+def _stream_from_rtc_track(track: Any, **kwargs: Any) -> AudioStream:
+    """Our stream over a ``livekit.rtc`` track, built by the bridge (imported only here, so
+    ``livekit`` is never imported unless such a track is used)."""
+    from livekit_audio.integrations.livekit import stream_from_rtc_track
+
+    return stream_from_rtc_track(track, **kwargs)
+
+
 # -- the public stream -------------------------------------------------------------------
 
 
@@ -417,9 +537,11 @@ class AudioStream:
 
     Parameters
     ----------
-    track : LocalAudioTrack or RemoteAudioTrack
-        The track to read. A local track yields what its AudioSource plays out; a remote
-        track what the publisher sends.
+    track : LocalAudioTrack or RemoteAudioTrack or livekit.rtc audio track
+        The track to read (see Notes for what each kind delivers). A ``livekit.rtc``
+        ``LocalAudioTrack``/``RemoteAudioTrack`` is read through the livekit bridge
+        (:func:`livekit_audio.integrations.livekit.stream_from_rtc_track`, same arguments;
+        needs the ``livekit`` extra).
     sample_rate : int, keyword-only
         Output sample rate in Hz (default 48000); other rates are converted with
         :class:`~livekit_audio.AudioResampler` (MEDIUM quality).
@@ -443,22 +565,61 @@ class AudioStream:
         Run ``_process`` in this executor (e.g. a ``ThreadPoolExecutor``) instead of on the
         event loop; frames stay in order (one in flight at a time). Our kernels release the
         GIL, so this keeps the loop responsive under per-frame DSP.
+    loop : asyncio.AbstractEventLoop or None, keyword-only
+        The loop the stream's task runs on, as ``livekit.rtc``'s ``loop=``. Default: the
+        running loop. A given loop may be used before it runs (no loop running in this
+        thread); otherwise it must be the running loop.
 
     Raises
     ------
     TypeError
-        On a non-track, a non-FrameProcessor ``noise_cancellation``, a non-executor, or
-        non-int sizes.
+        On a non-track, a non-FrameProcessor ``noise_cancellation``, a non-executor, a
+        non-loop ``loop``, or non-int sizes.
     ValueError
-        On out-of-range rates, channels, sizes or capacity, or a ``frame_size_ms`` that is
-        not a whole number of samples at ``sample_rate``.
+        On out-of-range rates, channels, sizes or capacity, a ``frame_size_ms`` that is
+        not a whole number of samples at ``sample_rate``, or a ``loop`` that is closed, not
+        the running loop, or running in another thread.
     RuntimeError
-        If no event loop is running.
+        If no ``loop`` is given and no event loop is running.
 
     Attributes
     ----------
     stats : AudioStreamStats
         Received, emitted and dropped frames and processor errors.
+
+    Notes
+    -----
+    What a stream delivers, compared with ``livekit.rtc.AudioStream`` (checked with
+    ``livekit`` 1.2.1: ``rtc.AudioSource`` -> ``rtc.LocalAudioTrack`` -> ``rtc.AudioStream``,
+    no room needed):
+
+    - **Remote track**: as in LiveKit, a 10 ms frame every 10 ms for as long as the track is
+      subscribed: the publisher's audio (re-cut into 10 ms frames; exact samples, in order)
+      and, when the publisher sends nothing (quiet, or its source closed), digital silence
+      at the published rate and channel count. Audio and silence never overlap or leave a
+      gap: when the publisher resumes, its audio takes the place of the silence from the
+      next 10 ms slot on. The stream ends when the subscription ends (unsubscribe,
+      unpublish, disconnect).
+    - **Local track, real-time source** (``AudioSource(..., realtime=True)``, the default):
+      as in LiveKit, whose local-track stream also delivers a 10 ms frame every 10 ms and
+      silence while nothing is captured; ours does the same. Unlike LiveKit's (which keeps
+      going), ours ends when the source is closed (:meth:`AudioSource.aclose`), after what
+      was played out.
+    - **Local track, offline source** (``realtime=False``, ours only): exactly the captured
+      frames as they are played out, no silence, no re-cutting.
+
+    Pacing is done once per track (not per stream), and one timer per event loop ticks
+    every track: 10 ms slots on the loop's clock, scheduled against a fixed grid, so there
+    is no drift. Audio is delivered as soon as it arrives; silence for a slot once that slot has
+    gone by (while audio was flowing, after waiting up to ``PLAYOUT_GRACE_S`` = 20 ms for a
+    late frame; a talkspurt fed by late frames may run up to ``PLAYOUT_MAX_LAG_S`` = 200 ms
+    behind the clock, given back at its next pause). If the loop itself was late, at most
+    ``PLAYOUT_MAX_BURST`` = 5 silence frames (50 ms) are delivered at once and older owed
+    silence is skipped rather than delivered in a burst. The constants and the rules are
+    in :mod:`livekit_audio.track` (``_Playout``).
+
+    A stream made by :meth:`from_frames` delivers what its iterable yields, converted the
+    same way, and ends when the iterable does.
 
     Examples
     --------
@@ -466,6 +627,15 @@ class AudioStream:
     ...     async for event in stream:
     ...         handle(event.frame)
     """
+
+    def __new__(cls, track: Any = None, **kwargs: Any) -> AudioStream:
+        # A livekit.rtc track is read through the bridge, which builds the stream (an
+        # instance of this class, so __init__ runs on it again and returns at once).
+        if track is not None and _is_rtc_track(track):
+            # the constructor's default (from_track passes its own, False)
+            kwargs.setdefault("auto_close_noise_cancellation", True)
+            return _stream_from_rtc_track(track, **kwargs)
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -478,7 +648,10 @@ class AudioStream:
         noise_cancellation: FrameProcessor[AudioFrame] | None = None,
         auto_close_noise_cancellation: bool = True,
         processor_executor: concurrent.futures.Executor | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
+        if _is_rtc_track(track):
+            return  # built by __new__ through the livekit bridge
         if not isinstance(track, Track):
             raise TypeError(
                 f"track must be a LocalAudioTrack or RemoteAudioTrack, got {type(track).__name__}"
@@ -491,6 +664,7 @@ class AudioStream:
             noise_cancellation=noise_cancellation,
             auto_close=auto_close_noise_cancellation,
             executor=processor_executor,
+            loop=loop,
         )
         self._attach(track)
 
@@ -504,6 +678,7 @@ class AudioStream:
         noise_cancellation: Any,
         auto_close: bool,
         executor: Any,
+        loop: asyncio.AbstractEventLoop | None,
     ) -> None:
         sample_rate = _check_rate("sample_rate", sample_rate)
         num_channels = _check_channels(num_channels)
@@ -531,12 +706,13 @@ class AudioStream:
                 "processor_executor must be a concurrent.futures.Executor or None, got "
                 f"{type(executor).__name__}"
             )
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
+        resolved = resolve_loop(loop, "AudioStream")
+        if resolved is None:
             raise RuntimeError(
-                "AudioStream must be created from a coroutine running in an event loop"
-            ) from None
+                "AudioStream must be created from a coroutine running in an event loop "
+                "(or be given loop=)"
+            )
+        self._loop = resolved
         self._sample_rate = sample_rate
         self._num_channels = num_channels
         self._frame_size_ms = frame_size_ms
@@ -545,7 +721,7 @@ class AudioStream:
         self._auto_close = bool(auto_close)
         self._track: Track | None = None
         self._participant: Participant | None = None
-        self._track_source: TrackSource | int | None = None
+        self._track_source: TrackSource | None = None
         self._participant_gone = False
         self._closed = False
         self._pipeline = _Pipeline(
@@ -555,6 +731,7 @@ class AudioStream:
             self._auto_close,
             executor,
             name=f"AudioStream {id(self):#x}",
+            loop=resolved,
         )
         self._finalizer = weakref.finalize(self, _abandon, self._pipeline)
 
@@ -570,11 +747,14 @@ class AudioStream:
         noise_cancellation: FrameProcessor[AudioFrame] | None = None,
         auto_close_noise_cancellation: bool = False,
         processor_executor: concurrent.futures.Executor | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
     ) -> AudioStream:
         """A stream on ``track``; same parameters as the constructor.
 
         The processor is *not* closed by :meth:`aclose` unless
-        ``auto_close_noise_cancellation=True`` (the processor may be shared).
+        ``auto_close_noise_cancellation=True`` (the processor may be shared). A
+        ``livekit.rtc`` audio track is read through the livekit bridge, as with the
+        constructor.
         """
         return cls(
             track,
@@ -585,6 +765,7 @@ class AudioStream:
             noise_cancellation=noise_cancellation,
             auto_close_noise_cancellation=auto_close_noise_cancellation,
             processor_executor=processor_executor,
+            loop=loop,
         )
 
     @classmethod
@@ -600,6 +781,7 @@ class AudioStream:
         noise_cancellation: FrameProcessor[AudioFrame] | None = None,
         auto_close_noise_cancellation: bool = True,
         processor_executor: concurrent.futures.Executor | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
     ) -> AudioStream:
         """A stream on whichever audio track ``participant`` has from ``track_source``.
 
@@ -642,6 +824,7 @@ class AudioStream:
             noise_cancellation=noise_cancellation,
             auto_close=auto_close_noise_cancellation,
             executor=processor_executor,
+            loop=loop,
         )
         stream._participant = participant
         stream._track_source = source
@@ -650,6 +833,79 @@ class AudioStream:
             stream._on_participant_gone()
         else:
             stream._follow()
+        return stream
+
+    @classmethod
+    def from_frames(
+        cls,
+        frames: AsyncIterable[Any],
+        *,
+        sample_rate: int = 48000,
+        num_channels: int = 1,
+        frame_size_ms: int | None = None,
+        capacity: int = 0,
+        noise_cancellation: FrameProcessor[AudioFrame] | None = None,
+        auto_close_noise_cancellation: bool = True,
+        processor_executor: concurrent.futures.Executor | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> AudioStream:
+        """A stream fed from an async iterable of frames instead of a track.
+
+        Every item is converted and processed exactly as a track's frames are (rate,
+        channels, ``frame_size_ms``, processor); the stream ends, after flushing, when the
+        iterable ends. The stream owns the iterable: :meth:`aclose` stops pulling it and
+        closes it (its ``aclose()``, if any), as does the end of the iterable. The iterable
+        is pulled at the stream's pace: at most a few frames (or ``capacity``) wait for
+        conversion, so a fast producer waits instead of piling frames up.
+
+        Parameters
+        ----------
+        frames : async iterable
+            Of frame-like objects (``data``, ``sample_rate``, ``num_channels``,
+            ``samples_per_channel``: our :class:`~livekit_audio.AudioFrame`,
+            ``livekit.rtc.AudioFrame``), any rate, channel count and size, or of events with
+            a ``.frame`` (``AudioFrameEvent``, e.g. from an ``rtc.AudioStream``).
+
+        Other parameters are as for the constructor (``auto_close_noise_cancellation``
+        defaults to True: the processor is closed with the stream).
+
+        Raises
+        ------
+        TypeError
+            If ``frames`` is not an async iterable (e.g. a list: wrap it in an async
+            generator), or as for the constructor. An item that is not a frame ends the
+            stream with a ``TypeError`` raised to the reader, after the frames before it;
+            so does any exception the iterable raises.
+        ValueError, RuntimeError
+            As for the constructor.
+        """
+        if not callable(getattr(frames, "__aiter__", None)):
+            raise TypeError(
+                "frames must be an async iterable of frames or frame events, got "
+                f"{type(frames).__name__}"
+            )
+        iterator = frames.__aiter__()
+        if not callable(getattr(iterator, "__anext__", None)):
+            raise TypeError(
+                f"frames.__aiter__() must return an async iterator, got {type(iterator).__name__}"
+            )
+        stream = cls.__new__(cls)
+        stream._setup(
+            sample_rate=sample_rate,
+            num_channels=num_channels,
+            frame_size_ms=frame_size_ms,
+            capacity=capacity,
+            noise_cancellation=noise_cancellation,
+            auto_close=auto_close_noise_cancellation,
+            executor=processor_executor,
+            loop=loop,
+        )
+        pipeline = stream._pipeline
+        pipeline.feeder = spawn(
+            _pump(pipeline, iterator, frames),
+            name=f"AudioStream.from_frames feeder {id(stream):#x}",
+            loop=stream._loop,
+        )
         return stream
 
     # -- properties ------------------------------------------------------------------
@@ -770,7 +1026,8 @@ class AudioStream:
     async def aclose(self) -> None:
         """Stop reading, wait for the reading task, then close the processor if owned.
 
-        Frames not yet read are discarded; iteration stops. Idempotent.
+        Frames not yet read are discarded; iteration stops. A :meth:`from_frames` stream
+        also stops pulling its iterable and closes it. Idempotent.
         """
         if not self._closed:
             self._closed = True
@@ -778,9 +1035,9 @@ class AudioStream:
             if self._participant is not None:
                 self._participant._unregister_stream(self)
             self._pipeline.request_close()
-        task = self._pipeline.task
-        if not task.done():
-            await asyncio.wait([task])  # never cancels the task if we are cancelled
+        tasks = self._pipeline.tasks()
+        if tasks:
+            await asyncio.wait(tasks)  # never cancels the tasks if we are cancelled
         self._pipeline.maybe_close_processor()
         self._finalizer.detach()
 

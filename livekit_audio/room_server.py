@@ -9,6 +9,9 @@ Frames are fanned out per subscriber: the publisher's playout only appends to ea
 subscriber's bounded queue (never waits), and one task per subscription delivers from it.
 A subscriber that falls behind by more than ``subscriber_queue_frames`` loses its oldest
 frames (counted, and logged once per burst); no subscriber ever slows another one down.
+On the subscriber's side, the :class:`~livekit_audio.RemoteAudioTrack` plays the audio out
+to its streams as a jitter buffer does: a 10 ms frame every 10 ms while subscribed, silence
+when the publisher sends nothing.
 """
 
 from __future__ import annotations
@@ -92,7 +95,14 @@ class _Link:
     def __init__(self, published: _Published, subscriber: _Session, capacity: int) -> None:
         self.published = published
         self.subscriber = subscriber
-        self.track = RemoteAudioTrack(published.sid, published.name, muted=published.muted)
+        source = published.track.source
+        self.track = RemoteAudioTrack(
+            published.sid,
+            published.name,
+            muted=published.muted,
+            sample_rate=source.sample_rate,
+            num_channels=source.num_channels,
+        )
         self.queue: RingQueue[AudioFrame] = RingQueue(capacity)
         self.burst = 0
         self.task = spawn(self._run(), name=f"subscription {published.sid}->{subscriber.identity}")

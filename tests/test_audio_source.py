@@ -195,7 +195,10 @@ async def test_aclose_fails_captures_and_ends_track_streams():
     await source.aclose()  # idempotent
     assert source.closed and track.ended
     frames = await read_all(stream)  # the stream ends instead of waiting forever
-    assert len(frames) <= 1
+    # at most the frame that was playing, in 10 ms frames (a real-time track's stream
+    # delivers 10 ms frames, as LiveKit's does)
+    assert sum(f.samples_per_channel for f in frames) <= 4800
+    assert all(f.samples_per_channel == 480 for f in frames)
     with pytest.raises(ValueError, match="closed"):
         la.LocalAudioTrack.create_audio_track("late", source)
     await stream.aclose()
@@ -267,3 +270,63 @@ async def test_a_collected_track_is_dropped_by_its_source():
     await source.capture_frame(ramp_frames(1)[0])  # nothing to deliver to; no error
     await until(lambda: source.queued_duration == 0.0)
     await source.aclose()
+
+
+# -- loop= (livekit.rtc parity) -------------------------------------------------------------
+
+
+def test_loop_is_the_fourth_positional_argument_as_in_livekit():
+    loop = asyncio.new_event_loop()
+    try:
+        source = la.AudioSource(48000, 1, 1000, loop)  # rtc.AudioSource's order
+        track = la.LocalAudioTrack.create_audio_track("mic", source)
+
+        async def run():
+            stream = la.AudioStream(track)
+            await source.capture_frame(ramp_frames(1)[0])
+            (got,) = [f for f in await read_n(stream, 3) if f.to_ndarray().any()][:1]
+            await stream.aclose()
+            return got
+
+        got = loop.run_until_complete(run())  # built before the loop ran, used on it
+        assert np.array_equal(got.to_ndarray(), ramp_frames(1)[0].to_ndarray())
+        assert source._task is not None and source._task.get_loop() is loop
+        loop.run_until_complete(source.aclose())
+    finally:
+        loop.close()
+
+
+def test_loop_is_validated():
+    with pytest.raises(TypeError, match="loop"):
+        la.AudioSource(48000, 1, loop="not a loop")
+    closed = asyncio.new_event_loop()
+    closed.close()
+    with pytest.raises(ValueError, match="closed"):
+        la.AudioSource(48000, 1, loop=closed)
+
+
+@pytest.mark.asyncio
+async def test_loop_must_be_the_running_loop_when_one_runs():
+    other = asyncio.new_event_loop()
+    try:
+        with pytest.raises(ValueError, match="running in this thread"):
+            la.AudioSource(48000, 1, loop=other)
+    finally:
+        other.close()
+    source = la.AudioSource(48000, 1, loop=asyncio.get_running_loop())
+    await source.capture_frame(ramp_frames(1)[0])
+    await source.wait_for_playout()
+    await source.aclose()
+
+
+def test_a_source_refuses_captures_from_another_loop():
+    first, second = asyncio.new_event_loop(), asyncio.new_event_loop()
+    try:
+        source = la.AudioSource(48000, 1, realtime=False)
+        first.run_until_complete(source.capture_frame(ramp_frames(1)[0]))  # binds it to `first`
+        with pytest.raises(RuntimeError, match="another event loop"):
+            second.run_until_complete(source.capture_frame(ramp_frames(1)[0]))
+        first.run_until_complete(source.aclose())
+    finally:
+        first.close()
+        second.close()

@@ -384,3 +384,75 @@ async def test_dropped_stream_is_collected_while_its_track_lives():
     await source.wait_for_playout()
     assert proc.violations == []
     await source.aclose()
+
+
+# -- loop= (livekit.rtc parity) -------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_loop_is_validated_by_every_constructor():
+    track = la.LocalAudioTrack.create_audio_track("t", la.AudioSource(48000, 1, realtime=False))
+    other = asyncio.new_event_loop()
+    try:
+        for make in (
+            lambda **kw: la.AudioStream(track, **kw),
+            lambda **kw: la.AudioStream.from_track(track=track, **kw),
+        ):
+            with pytest.raises(TypeError, match="AbstractEventLoop"):
+                make(loop=object())
+            with pytest.raises(ValueError, match="running in this thread"):
+                make(loop=other)  # a loop is running here, and it is not that one
+        assert not track._audio_streams
+        stream = la.AudioStream(track, loop=asyncio.get_running_loop())  # the running one: fine
+        assert stream._pipeline.task.get_loop() is asyncio.get_running_loop()
+        await stream.aclose()
+    finally:
+        other.close()
+
+
+def test_loop_given_before_it_runs_is_used():
+    loop = asyncio.new_event_loop()
+    try:
+        source = la.AudioSource(48000, 1, realtime=False, loop=loop)
+        track = la.LocalAudioTrack.create_audio_track("t", source)
+        stream = la.AudioStream(track, sample_rate=16000, loop=loop)  # no loop running here
+        followed = la.AudioStream.from_track(track=track, loop=loop)
+        assert stream._pipeline.task.get_loop() is loop
+        assert followed._pipeline.task.get_loop() is loop
+
+        async def run():
+            for f in ramp_frames(3):
+                await source.capture_frame(f)
+            await source.wait_for_playout()
+            await source.aclose()
+            return await read_all(stream), await read_all(followed)
+
+        got, got_followed = loop.run_until_complete(run())
+        assert sum(f.samples_per_channel for f in got) == 480
+        assert np.array_equal(samples(got_followed), samples(ramp_frames(3)))
+        loop.run_until_complete(stream.aclose())
+        loop.run_until_complete(followed.aclose())
+    finally:
+        loop.close()
+
+
+def test_from_participant_accepts_loop():
+    from rtc_helpers import API_KEY, SECRET, connect
+
+    loop = asyncio.new_event_loop()
+    try:
+        server = la.LocalRoomServer(API_KEY, SECRET)
+        room = loop.run_until_complete(connect(server, "alice"))
+        with pytest.raises(TypeError, match="loop"):
+            la.AudioStream.from_participant(
+                participant=room.local_participant, track_source=2, loop=3
+            )
+        stream = la.AudioStream.from_participant(
+            participant=room.local_participant, track_source=2, loop=loop
+        )
+        assert stream._pipeline.task.get_loop() is loop
+        loop.run_until_complete(room.disconnect())  # the participant leaves: the stream ends
+        assert loop.run_until_complete(read_all(stream)) == []
+        loop.run_until_complete(stream.aclose())
+    finally:
+        loop.close()
