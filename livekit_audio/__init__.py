@@ -5,18 +5,19 @@ The API follows the audio surface of LiveKit's Python SDK (``livekit.rtc``).
 
 from livekit_audio._errors import DSPError, LivekitAudioError
 from livekit_audio._event_emitter import EventEmitter
-from livekit_audio.apm_processor import ApmProcessor, ApmStage
 from livekit_audio.apm import (
     ApmStats,
     AudioProcessingError,
     AudioProcessingModule,
     NoiseSuppressionLevel,
 )
+from livekit_audio.apm_processor import ApmProcessor, ApmStage
 from livekit_audio.audio_frame import AudioFrame, combine_audio_frames
 from livekit_audio.audio_source import AudioSource
 from livekit_audio.audio_stream import AudioFrameEvent, AudioStream, AudioStreamStats
 from livekit_audio.frame_chunker import FrameChunker
 from livekit_audio.frame_processor import FrameProcessor, NoiseCancellationOptions
+from livekit_audio.integrations import _rtc_hook
 from livekit_audio.mixer import AudioMixer, mix_frames
 from livekit_audio.participant import (
     LocalParticipant,
@@ -49,8 +50,6 @@ from livekit_audio.track_publication import (
     RemoteTrackPublication,
     TrackPublication,
 )
-
-from livekit_audio.integrations import _rtc_hook
 
 _rtc_hook.install()  # our FrameProcessors count as livekit.rtc ones once livekit is imported
 

@@ -386,6 +386,27 @@ def frame_samples(frame: Any) -> memoryview:
     return _as_bytes(view)[:needed].cast("h")
 
 
+def frame_of(item: Any, what: str) -> Any:
+    """The frame in a stream item: a frame-like object itself, or an event's ``.frame`` (the
+    ``AudioFrameEvent`` a LiveKit or livekit_audio stream yields).
+
+    Raises
+    ------
+    TypeError
+        If ``item`` is neither, naming ``what`` (the consumer) and the item's type.
+    """
+    if type(item) is AudioFrame or hasattr(item, "samples_per_channel"):
+        return item
+    frame = getattr(item, "frame", None)
+    if frame is None or not hasattr(frame, "samples_per_channel"):
+        raise TypeError(
+            f"{what}: items must be frames (data, sample_rate, num_channels, "
+            f"samples_per_channel) or events with a .frame (AudioFrameEvent), got "
+            f"{type(item).__name__}"
+        )
+    return frame
+
+
 def _common_layout(frames: Sequence[Any]) -> tuple[int, int, list[int]]:
     """The sample rate and channel count ``frames`` share, and each one's samples per channel.
 

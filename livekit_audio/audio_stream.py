@@ -27,7 +27,7 @@ import numpy as np
 
 from livekit_audio._aio import QueueClosed, RingQueue, resolve_loop, spawn
 from livekit_audio._log import logger
-from livekit_audio.audio_frame import AudioFrame, _check_positive_int, frame_samples
+from livekit_audio.audio_frame import AudioFrame, _check_positive_int, frame_of, frame_samples
 from livekit_audio.channels import remix_channels
 from livekit_audio.frame_processor import FrameProcessor
 from livekit_audio.resampler import AudioResampler, _check_channels, _check_rate
@@ -464,20 +464,6 @@ def _abandon(pipeline: _Pipeline) -> None:
 # -- feeding a stream from an async iterable (from_frames) --------------------------------
 
 
-def _frame_of(item: Any) -> Any:
-    """The frame in a ``from_frames`` item: a frame-like object itself, or an event's
-    ``.frame`` (e.g. the ``AudioFrameEvent`` a LiveKit or livekit_audio stream yields)."""
-    if type(item) is AudioFrame or hasattr(item, "samples_per_channel"):
-        return item
-    frame = getattr(item, "frame", None)
-    if frame is None or not hasattr(frame, "samples_per_channel"):
-        raise TypeError(
-            "AudioStream.from_frames: items must be frames (data, sample_rate, num_channels, "
-            f"samples_per_channel) or events with a .frame, got {type(item).__name__}"
-        )
-    return frame
-
-
 async def _aclose_all(objects: list[Any]) -> None:
     """Await ``aclose()`` of each object that has one (each once); failures are logged."""
     seen: set[int] = set()
@@ -509,7 +495,7 @@ async def _pump(pipeline: _Pipeline, iterator: AsyncIterator[Any], iterable: Any
             except StopAsyncIteration:
                 pipeline.end()
                 return
-            pipeline.feed(_frame_of(item))
+            pipeline.feed(frame_of(item, "AudioStream.from_frames"))
     except Exception as exc:  # not CancelledError: that is aclose, and ends nothing
         pipeline.end(error=exc)
     finally:
@@ -616,7 +602,7 @@ class AudioStream:
     behind the clock, given back at its next pause). If the loop itself was late, at most
     ``PLAYOUT_MAX_BURST`` = 5 silence frames (50 ms) are delivered at once and older owed
     silence is skipped rather than delivered in a burst. The constants and the rules are
-    in :mod:`livekit_audio.track` (``_Playout``).
+    in :mod:`livekit_audio.playout`.
 
     A stream made by :meth:`from_frames` delivers what its iterable yields, converted the
     same way, and ends when the iterable does.

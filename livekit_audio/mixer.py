@@ -19,8 +19,8 @@ import numpy as np
 
 from livekit_audio._log import logger
 from livekit_audio._native import _mix as _k
+from livekit_audio.audio_frame import AudioFrame, _common_layout, frame_of, frame_samples
 from livekit_audio.channels import remix_channels
-from livekit_audio.audio_frame import AudioFrame, _common_layout, frame_samples
 from livekit_audio.resampler import (
     MAX_CHANNELS,
     MAX_SAMPLE_RATE_HZ,
@@ -62,19 +62,6 @@ def _check_gain(name: str, gain: object) -> float:
     if not math.isfinite(g) or abs(g) > MAX_GAIN:
         raise ValueError(f"{name} must be finite with |{name}| <= {MAX_GAIN:g}, got {gain!r}")
     return g
-
-
-def _unwrap(item: Any) -> Any:
-    """The frame in a stream item: an AudioFrame(-like) itself, or an event with ``.frame``."""
-    if type(item) is AudioFrame or hasattr(item, "samples_per_channel"):
-        return item
-    frame = getattr(item, "frame", None)
-    if frame is None or not hasattr(frame, "samples_per_channel"):
-        raise TypeError(
-            "a mixer stream must yield AudioFrame objects or events with a .frame "
-            f"(AudioFrameEvent), got {type(item).__name__}"
-        )
-    return frame
 
 
 class _Input:
@@ -502,7 +489,7 @@ class AudioMixer:
                         inp.space = None
                     continue
                 item = await anext()
-                frame = item if type(item) is AudioFrame else _unwrap(item)
+                frame = item if type(item) is AudioFrame else frame_of(item, "AudioMixer stream")
                 if (
                     type(frame) is AudioFrame
                     and frame._sample_rate == rate

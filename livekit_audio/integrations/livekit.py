@@ -41,11 +41,10 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
         'pip install "livekit-audio[livekit]"'
     ) from exc
 
-from livekit_audio.audio_frame import AudioFrame, frame_samples
+from livekit_audio.audio_frame import AudioFrame, frame_of, frame_samples
 from livekit_audio.audio_stream import AudioStream, _Converter
 from livekit_audio.frame_processor import FrameProcessor
 from livekit_audio.integrations import _rtc_hook
-from livekit_audio.mixer import _unwrap
 
 if TYPE_CHECKING:
     import concurrent.futures
@@ -231,7 +230,7 @@ async def capture_to_rtc_source(source: rtc.AudioSource, frames: AsyncIterable[A
     converter = _Converter(source.sample_rate, source.num_channels, source.sample_rate // 100)
     captured = 0
     async for item in frames:
-        for out in converter.push(_unwrap(item)):
+        for out in converter.push(frame_of(item, "capture_to_rtc_source")):
             await source.capture_frame(to_rtc_frame(out))
             captured += out.samples_per_channel
     for out in converter.flush():
