@@ -518,6 +518,19 @@ def _stream_from_rtc_track(track: Any, **kwargs: Any) -> AudioStream:
 # -- the public stream -------------------------------------------------------------------
 
 
+#: The constructor's positional parameters after ``track``, in ``livekit.rtc.AudioStream``'s
+#: order, so positional calls written for LiveKit mean the same here.
+_POSITIONAL = (
+    "loop",
+    "capacity",
+    "sample_rate",
+    "num_channels",
+    "frame_size_ms",
+    "noise_cancellation",
+    "auto_close_noise_cancellation",
+)
+
+
 class AudioStream:
     """Asynchronous iterator over a track's audio, converted and optionally processed.
 
@@ -528,30 +541,35 @@ class AudioStream:
         ``LocalAudioTrack``/``RemoteAudioTrack`` is read through the livekit bridge
         (:func:`livekit_audio.integrations.livekit.stream_from_rtc_track`, same arguments;
         needs the ``livekit`` extra).
-    sample_rate : int, keyword-only
+    loop, capacity, sample_rate, ... : positional or keyword
+        After ``track`` the parameters may be given by position in ``livekit.rtc.AudioStream``'s
+        order (``loop, capacity, sample_rate, num_channels, frame_size_ms,
+        noise_cancellation, auto_close_noise_cancellation``); ``processor_executor`` is
+        keyword-only.
+    sample_rate : int
         Output sample rate in Hz (default 48000); other rates are converted with
         :class:`~livekit_audio.AudioResampler` (MEDIUM quality).
-    num_channels : int, keyword-only
+    num_channels : int
         Output channel count (default 1). Down-mixing averages channels, up-mixing copies.
-    frame_size_ms : int or None, keyword-only
+    frame_size_ms : int or None
         If given, every frame has exactly ``sample_rate * frame_size_ms / 1000`` samples per
         channel (which must be whole), except possibly the last one when the track ends. By
         default frames come as the track delivers them.
-    capacity : int, keyword-only
+    capacity : int
         ``0`` (default): unbounded queue. ``> 0``: at most ``capacity`` frames wait for the
         reader (and at most ``capacity`` for conversion); when full the oldest frame is dropped
         and counted in ``stats.frames_dropped``.
-    noise_cancellation : FrameProcessor or None, keyword-only
+    noise_cancellation : FrameProcessor or None
         Applied to each frame after conversion. It receives the track's room metadata and
         credentials through its ``_on_*`` hooks.
-    auto_close_noise_cancellation : bool, keyword-only
+    auto_close_noise_cancellation : bool
         Whether :meth:`aclose` closes the processor (default True here, False with
         :meth:`from_track`). Leave it False for a processor shared by several streams.
     processor_executor : concurrent.futures.Executor or None, keyword-only
         Run ``_process`` in this executor (e.g. a ``ThreadPoolExecutor``) instead of on the
         event loop; frames stay in order (one in flight at a time). Our kernels release the
         GIL, so this keeps the loop responsive under per-frame DSP.
-    loop : asyncio.AbstractEventLoop or None, keyword-only
+    loop : asyncio.AbstractEventLoop or None
         The loop the stream's task runs on, as ``livekit.rtc``'s ``loop=``. Default: the
         running loop. A given loop may be used before it runs (no loop running in this
         thread); otherwise it must be the running loop.
@@ -614,10 +632,11 @@ class AudioStream:
     ...         handle(event.frame)
     """
 
-    def __new__(cls, track: Any = None, **kwargs: Any) -> AudioStream:
+    def __new__(cls, track: Any = None, *args: Any, **kwargs: Any) -> AudioStream:
         # A livekit.rtc track is read through the bridge, which builds the stream (an
         # instance of this class, so __init__ runs on it again and returns at once).
         if track is not None and _is_rtc_track(track):
+            kwargs.update(zip(_POSITIONAL, args))
             # the constructor's default (from_track passes its own, False)
             kwargs.setdefault("auto_close_noise_cancellation", True)
             return _stream_from_rtc_track(track, **kwargs)
@@ -626,15 +645,15 @@ class AudioStream:
     def __init__(
         self,
         track: Track,
-        *,
+        loop: asyncio.AbstractEventLoop | None = None,
+        capacity: int = 0,
         sample_rate: int = 48000,
         num_channels: int = 1,
         frame_size_ms: int | None = None,
-        capacity: int = 0,
         noise_cancellation: FrameProcessor[AudioFrame] | None = None,
         auto_close_noise_cancellation: bool = True,
+        *,
         processor_executor: concurrent.futures.Executor | None = None,
-        loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         if _is_rtc_track(track):
             return  # built by __new__ through the livekit bridge

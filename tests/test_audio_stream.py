@@ -456,3 +456,22 @@ def test_from_participant_accepts_loop():
         loop.run_until_complete(stream.aclose())
     finally:
         loop.close()
+
+
+@pytest.mark.asyncio
+async def test_positional_arguments_follow_livekit_rtc_audio_stream():
+    """``AudioStream(track, loop, capacity, sample_rate, num_channels, frame_size_ms, ...)``:
+    positional calls written for ``livekit.rtc.AudioStream`` mean the same here."""
+    import inspect
+
+    source = la.AudioSource(48000, 1, realtime=False)
+    track = la.LocalAudioTrack.create_audio_track("mic", source)
+    stream = la.AudioStream(track, asyncio.get_running_loop(), 7, 16000, 2, 20)
+    assert (stream.capacity, stream.sample_rate, stream.num_channels) == (7, 16000, 2)
+    assert stream.frame_size_ms == 20
+    await stream.aclose()
+    await source.aclose()
+    rtc = pytest.importorskip("livekit.rtc")
+    ours = list(inspect.signature(la.AudioStream.__init__).parameters)[1:9]
+    theirs = list(inspect.signature(rtc.AudioStream.__init__).parameters)[1:9]
+    assert ours == theirs
