@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from livekit_audio._native import _resample as _k
-from livekit_audio.audio_frame import AudioFrame, frame_samples
+from livekit_audio.audio_frame import AudioFrame, _as_bytes, frame_samples
 
 __all__ = [
     "MAX_CHANNELS",
@@ -218,6 +218,9 @@ class AudioResampler:
         self._backend = backend
         self._state: Any = None
         self._soxr: Any = None
+        # push/flush/reset of one resampler never overlap: a second thread gets RuntimeError
+        # (sizing the output and filling it must see the same state)
+        self._lock = threading.Lock()
         if self._input_rate == self._output_rate:
             return
         if backend == "native":
@@ -308,7 +311,7 @@ class AudioResampler:
                     f"a 1-D array of {data.shape[0]} samples is not a whole number of "
                     f"{self._num_channels}-channel interleaved frames"
                 )
-            return memoryview(np.ascontiguousarray(data)).cast("B").cast("h")
+            return _as_bytes(memoryview(np.ascontiguousarray(data))).cast("h")
         try:
             view = memoryview(data)
         except TypeError:
@@ -337,6 +340,13 @@ class AudioResampler:
             return []
         return [AudioFrame._trusted(out, self._output_rate, self._num_channels, n)]
 
+    def _enter(self) -> None:
+        if not self._lock.acquire(blocking=False):
+            raise RuntimeError(
+                "this AudioResampler is already in use by another thread; use one resampler "
+                "per stream (or serialize the calls)"
+            )
+
     def push(self, data: Any) -> list[AudioFrame]:
         """Resample the next piece of the stream.
 
@@ -361,7 +371,16 @@ class AudioResampler:
             that is not a whole number of frames.
         TypeError
             On anything that is not a frame or an int16 buffer.
+        RuntimeError
+            If another thread is inside ``push``/``flush``/``reset`` of this resampler.
         """
+        self._enter()
+        try:
+            return self._push(data)
+        finally:
+            self._lock.release()
+
+    def _push(self, data: Any) -> list[AudioFrame]:
         state = self._state
         if (
             type(data) is AudioFrame
@@ -376,16 +395,9 @@ class AudioResampler:
         if n_in == 0:
             return []
         if state is not None:
-            n_out = state.output_count(n_in)
-            out = bytearray(2 * self._num_channels * n_out)
-            state.process(samples, out, _k.FORMAT_S16)
-            if n_out == 0:
-                return []
-            return [
-                AudioFrame._trusted(
-                    memoryview(out).cast("h"), self._output_rate, self._num_channels, n_out
-                )
-            ]
+            out = bytearray(2 * self._num_channels * state.output_count(n_in))
+            n_out = state.process(samples, out, _k.FORMAT_S16)
+            return self._frames(memoryview(out).cast("h")[: n_out * self._num_channels], n_out)
         if self._soxr is not None:
             x = np.frombuffer(samples, dtype=np.int16).reshape(n_in, self._num_channels)
             return self._soxr_frames(self._soxr.resample_chunk(x))
@@ -404,12 +416,23 @@ class AudioResampler:
         list of AudioFrame
             Zero or one frame; with the pushes since the last reset it makes
             ``round(n_in * output_rate / input_rate)`` samples in all (native backend).
+
+        Raises
+        ------
+        RuntimeError
+            If another thread is inside ``push``/``flush``/``reset`` of this resampler.
         """
+        self._enter()
+        try:
+            return self._flush()
+        finally:
+            self._lock.release()
+
+    def _flush(self) -> list[AudioFrame]:
         if self._state is not None:
-            n_out = self._state.flush_count()
-            out = bytearray(2 * self._num_channels * n_out)
-            self._state.flush(out, _k.FORMAT_S16)
-            return self._frames(memoryview(out).cast("h"), n_out)
+            out = bytearray(2 * self._num_channels * self._state.flush_count())
+            n_out = self._state.flush(out, _k.FORMAT_S16)
+            return self._frames(memoryview(out).cast("h")[: n_out * self._num_channels], n_out)
         if self._soxr is not None:
             empty = np.zeros((0, self._num_channels), dtype=np.int16)
             tail = self._soxr_frames(self._soxr.resample_chunk(empty, last=True))
@@ -418,11 +441,21 @@ class AudioResampler:
         return []
 
     def reset(self) -> None:
-        """Drop held-back samples and history without returning them."""
-        if self._state is not None:
-            self._state.reset()
-        elif self._soxr is not None:
-            self._soxr = self._new_soxr_stream()
+        """Drop held-back samples and history without returning them.
+
+        Raises
+        ------
+        RuntimeError
+            If another thread is inside ``push``/``flush``/``reset`` of this resampler.
+        """
+        self._enter()
+        try:
+            if self._state is not None:
+                self._state.reset()
+            elif self._soxr is not None:
+                self._soxr = self._new_soxr_stream()
+        finally:
+            self._lock.release()
 
     def __repr__(self) -> str:
         return (

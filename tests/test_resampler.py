@@ -451,3 +451,50 @@ def test_chunking_invariance_with_odd_interpolation_factor(num_channels, chunk, 
     x = noise_int16(rng, 32000, num_channels)
     got = stream(AudioResampler(32000, 22050, num_channels=num_channels), x, [chunk])
     np.testing.assert_array_equal(got, resample(x, 32000, 22050))
+
+
+def test_a_shared_resampler_refuses_a_call_that_overlaps_another():
+    """While one thread is inside ``push`` (here: held up reading a duck-typed frame's data),
+    another thread's ``push``/``flush``/``reset`` raises the documented "in use"
+    RuntimeError at once, instead of sizing its output from a state the first call is about
+    to change (which gave zero-filled tails or buffer-size errors); the first call then
+    completes with its whole output."""
+    import threading
+
+    entered, release = threading.Event(), threading.Event()
+    samples = np.full(480, 1000, np.int16)
+
+    class SlowFrame:
+        sample_rate, num_channels, samples_per_channel = 48000, 1, 480
+
+        @property
+        def data(self):
+            entered.set()
+            release.wait(10)
+            return memoryview(samples)
+
+    rs = AudioResampler(48000, 16000)
+    result: list = []
+    first = threading.Thread(target=lambda: result.append(rs.push(SlowFrame())))
+    first.start()
+    assert entered.wait(10)
+    try:
+        for call in (
+            lambda: rs.push(AudioFrame.from_ndarray(samples, 48000)),
+            rs.flush,
+            rs.reset,
+        ):
+            with pytest.raises(RuntimeError, match="in use by another thread"):
+                call()
+    finally:
+        release.set()
+        first.join(10)
+    (out,) = result
+    (expected,) = AudioResampler(48000, 16000).push(AudioFrame.from_ndarray(samples, 48000))
+    assert [bytes(f.data) for f in out] == [bytes(expected.data)]
+    assert rs.push(AudioFrame.from_ndarray(samples, 48000))  # usable again
+
+
+def test_an_empty_two_channel_array_is_valid_input():
+    rs = AudioResampler(48000, 16000, num_channels=2)
+    assert rs.push(np.zeros((0, 2), np.int16)) == []
