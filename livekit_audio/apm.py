@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import collections
 import enum
+import functools
 import math
+import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 
@@ -213,6 +215,28 @@ def _check_layout(
     return int(sample_rate), int(num_channels)
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _exclusive(method: _F) -> _F:
+    """Run ``method`` holding the module's lock, or raise at once if another thread holds it:
+    one module serves one stream, and a call overlapping another must not reconfigure it."""
+
+    @functools.wraps(method)
+    def guarded(self: AudioProcessingModule, *args: Any, **kwargs: Any) -> Any:
+        if not self._lock.acquire(blocking=False):
+            raise RuntimeError(
+                "this AudioProcessingModule is already in use by another thread; "
+                "use one module per stream"
+            )
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._lock.release()
+
+    return guarded  # type: ignore[return-value]
+
+
 class AudioProcessingModule:
     """Echo cancellation slot, noise suppression, high-pass filter and AGC on 10 ms frames.
 
@@ -327,6 +351,7 @@ class AudioProcessingModule:
         )
         self._early_render_s = 0.0
         self._early_render_dropped = False
+        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ configuration
 
@@ -375,6 +400,7 @@ class AudioProcessingModule:
         """The delay set by :meth:`set_stream_delay_ms`."""
         return self._stream_delay_ms
 
+    @_exclusive
     def set_stream_delay_ms(self, delay_ms: int) -> None:
         """Delay between a far-end frame being rendered and its echo reaching the capture.
 
@@ -456,6 +482,7 @@ class AudioProcessingModule:
             )
         return sample_rate, num_channels, int(samples)
 
+    @_exclusive
     def process_stream(self, frame: Any) -> None:
         """Process a near-end (capture) frame in place.
 
@@ -473,6 +500,8 @@ class AudioProcessingModule:
             The frame's memory is read-only (it is not silently copied).
         TypeError
             Not a frame.
+        RuntimeError
+            Another thread is inside a call of this module (one module per stream).
         """
         if (
             type(frame) is AudioFrame
@@ -502,6 +531,7 @@ class AudioProcessingModule:
         else:
             self._capture.process(core, samples, count)
 
+    @_exclusive
     def process_reverse_stream(self, frame: Any) -> None:
         """Give the module a far-end (render) frame: what is being played out.
 
@@ -523,6 +553,8 @@ class AudioProcessingModule:
             Wrong rate, channel count or duration.
         TypeError
             Not a frame.
+        RuntimeError
+            Another thread is inside a call of this module (one module per stream).
         """
         sample_rate, num_channels, count = self._check_frame(
             frame, what="process_reverse_stream", max_channels=_MAX_RENDER_CHANNELS
@@ -573,6 +605,7 @@ class AudioProcessingModule:
                     _EARLY_RENDER_S,
                 )
 
+    @_exclusive
     def reset(self) -> None:
         """Forget all adaptive state (noise estimate, AGC level, filter and resampler
         memories) and far-end audio kept from before the first capture."""

@@ -435,3 +435,37 @@ def test_sharing_one_instance_across_threads_never_crashes(rng):
     for t in threads:
         t.join()
     assert not errors
+
+
+def test_a_call_overlapping_another_raises_instead_of_reconfiguring():
+    """While one thread is inside ``process_stream`` (held up reading a duck-typed frame's
+    data), another thread's call with a different rate must not rebuild the module under it:
+    it raises the documented "in use" RuntimeError, and the first call completes."""
+    entered, release = threading.Event(), threading.Event()
+    block = (np.sin(np.arange(160) / 5.0) * 8000).astype(np.int16)
+
+    class SlowFrame:
+        sample_rate, num_channels, samples_per_channel = 16000, 1, 160
+
+        @property
+        def data(self):
+            entered.set()
+            release.wait(10)
+            return memoryview(block)
+
+    apm = AudioProcessingModule(noise_suppression=True, high_pass_filter=True)
+    first = threading.Thread(target=apm.process_stream, args=(SlowFrame(),))
+    first.start()
+    assert entered.wait(10)
+    try:
+        for call in (
+            lambda: apm.process_stream(AudioFrame.create(48000, 2, 480)),
+            lambda: apm.process_reverse_stream(AudioFrame.create(48000, 1, 480)),
+            apm.reset,
+        ):
+            with pytest.raises(RuntimeError, match="in use by another thread"):
+                call()
+    finally:
+        release.set()
+        first.join(10)
+    assert apm._core.sample_rate == 16000 and apm.stats.frames_processed == 1
