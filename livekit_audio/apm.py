@@ -44,7 +44,7 @@ from livekit_audio.apm_resampling import (
     render_fifo,
     unconvertible,
 )
-from livekit_audio.audio_frame import AudioFrame, frame_samples
+from livekit_audio.audio_frame import AudioFrame, frame_layout, frame_samples
 
 __all__ = [
     "MAX_SAMPLE_RATE_HZ",
@@ -462,14 +462,9 @@ class AudioProcessingModule:
     @staticmethod
     def _check_frame(frame: Any, *, what: str, max_channels: int) -> tuple[int, int, int]:
         try:
-            sample_rate = frame.sample_rate
-            num_channels = frame.num_channels
-            samples = frame.samples_per_channel
-        except AttributeError:
-            raise TypeError(
-                f"{what} must be an AudioFrame (sample_rate, num_channels, "
-                f"samples_per_channel, data), got {type(frame).__name__}"
-            ) from None
+            sample_rate, num_channels, samples = frame_layout(frame)
+        except TypeError as exc:
+            raise TypeError(f"{what}: {exc}") from None
         sample_rate, num_channels = _check_layout(
             sample_rate, num_channels, what=what, max_channels=max_channels
         )
@@ -477,8 +472,9 @@ class AudioProcessingModule:
         if samples <= 0 or samples % hop:
             rounded = "" if sample_rate % 100 == 0 else ", rounded down as in WebRTC"
             raise AudioProcessingError(
-                f"{what}: expected a multiple of {hop} samples per channel (10 ms at "
-                f"{sample_rate} Hz{rounded}), got {samples} ({1000 * samples / sample_rate:g} ms)"
+                f"{what}: samples_per_channel must be a positive multiple of {hop} samples "
+                f"(10 ms at {sample_rate} Hz{rounded}), got {samples} "
+                f"({1000 * samples / sample_rate:g} ms)"
             )
         return sample_rate, num_channels, int(samples)
 

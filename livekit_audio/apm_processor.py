@@ -17,7 +17,7 @@ import numpy as np
 
 from livekit_audio._log import logger
 from livekit_audio.apm import AudioProcessingModule, _check_layout
-from livekit_audio.audio_frame import AudioFrame, frame_samples
+from livekit_audio.audio_frame import AudioFrame, frame_layout, frame_samples
 from livekit_audio.frame_chunker import FrameChunker
 from livekit_audio.frame_processor import FrameProcessor
 from livekit_audio.processors import _frame_like
@@ -28,6 +28,10 @@ __all__ = ["ApmProcessor", "ApmStage"]
 def _module(apm: AudioProcessingModule | None, options: dict[str, Any]) -> AudioProcessingModule:
     if apm is not None and options:
         raise TypeError("pass either an AudioProcessingModule or its options, not both")
+    if apm is not None and not isinstance(apm, AudioProcessingModule):
+        raise TypeError(
+            f"apm must be a livekit_audio.AudioProcessingModule or None, got {type(apm).__name__}"
+        )
     return apm if apm is not None else AudioProcessingModule(**options)
 
 
@@ -229,24 +233,25 @@ class ApmProcessor(FrameProcessor[AudioFrame]):
             After :meth:`_close`.
         AudioProcessingError
             On an unsupported rate or channel count; the frame is untouched.
+        TypeError
+            If ``frame`` is not a frame (or a field of it is not an int).
         """
         if self._closed:
             raise RuntimeError("ApmProcessor is closed")
-        hop = frame.sample_rate // 100
-        size = frame.samples_per_channel
+        rate, channels, size = frame_layout(frame)
+        _check_layout(rate, channels, what="ApmProcessor._process", max_channels=2)
+        hop = rate // 100
         fifo = self._fifo
-        if fifo is None or fifo.shape[1] != frame.num_channels:
+        if fifo is None or fifo.shape[1] != channels:
             # Leading silence so frames of this size are always covered: after k frames,
             # k*size mod hop samples are still waiting in the chunker, at most hop - gcd.
-            fifo = np.zeros((hop - math.gcd(size, hop), frame.num_channels), np.int16)
+            fifo = np.zeros((hop - math.gcd(size, hop), channels), np.int16)
             self._lead = len(fifo)
         processed = self._runner.push(frame)
         if processed:
             fifo = np.concatenate([fifo, *processed])
         if len(fifo) < size:  # a new frame-size pattern: pad once more rather than stall
-            fifo = np.concatenate(
-                [np.zeros((size - len(fifo), frame.num_channels), np.int16), fifo]
-            )
+            fifo = np.concatenate([np.zeros((size - len(fifo), channels), np.int16), fifo])
         self._fifo = fifo[size:]
         return _deliver(frame, fifo[:size])
 

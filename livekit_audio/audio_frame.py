@@ -17,7 +17,14 @@ import numpy as np
 
 _LITTLE = sys.byteorder == "little"
 
-__all__ = ["AudioFrame", "AudioFrameLike", "combine_audio_frames"]
+__all__ = [
+    "MAX_NUM_CHANNELS",
+    "MAX_SAMPLES_PER_CHANNEL",
+    "AudioFrame",
+    "AudioFrameLike",
+    "combine_audio_frames",
+    "frame_layout",
+]
 
 
 @runtime_checkable
@@ -53,21 +60,57 @@ def _check_userdata(userdata: object) -> dict[str, Any]:
     return userdata
 
 
+#: Most samples per channel a frame may declare (2**31 - 1: over 12 hours at 48 kHz); larger
+#: sizes raise ValueError rather than an OverflowError or a huge allocation.
+MAX_SAMPLES_PER_CHANNEL = 2**31 - 1
+#: Most interleaved channels a frame may declare.
+MAX_NUM_CHANNELS = 1024
+
+
 def _check_layout(
-    sample_rate: object, num_channels: object, samples_per_channel: object
+    sample_rate: object, num_channels: object, samples_per_channel: object, prefix: str = ""
 ) -> tuple[int, int, int]:
-    """Validated (sample_rate > 0, num_channels > 0, samples_per_channel >= 0) as ints."""
-    sample_rate = _check_positive_int("sample_rate", sample_rate)
-    num_channels = _check_positive_int("num_channels", num_channels)
+    """Validated (sample_rate > 0, 0 < num_channels <= MAX_NUM_CHANNELS,
+    0 <= samples_per_channel <= MAX_SAMPLES_PER_CHANNEL) as ints; messages name
+    ``prefix + field`` (e.g. ``frame.sample_rate``)."""
+    sample_rate = _check_positive_int(prefix + "sample_rate", sample_rate)
+    num_channels = _check_positive_int(prefix + "num_channels", num_channels)
+    if num_channels > MAX_NUM_CHANNELS:
+        raise ValueError(f"{prefix}num_channels must be <= {MAX_NUM_CHANNELS}, got {num_channels}")
+    name = prefix + "samples_per_channel"
     if isinstance(samples_per_channel, bool) or not isinstance(
         samples_per_channel, (int, np.integer)
     ):
-        raise TypeError(
-            f"samples_per_channel must be an int, got {type(samples_per_channel).__name__}"
+        raise TypeError(f"{name} must be an int, got {type(samples_per_channel).__name__}")
+    if not 0 <= samples_per_channel <= MAX_SAMPLES_PER_CHANNEL:
+        raise ValueError(
+            f"{name} must be within [0, {MAX_SAMPLES_PER_CHANNEL}], got {samples_per_channel}"
         )
-    if samples_per_channel < 0:
-        raise ValueError(f"samples_per_channel must be >= 0, got {samples_per_channel}")
     return sample_rate, num_channels, int(samples_per_channel)
+
+
+def frame_layout(frame: Any, prefix: str = "frame.") -> tuple[int, int, int]:
+    """``(sample_rate, num_channels, samples_per_channel)`` of any frame-like object, validated
+    as ints in range (our own frames are valid by construction).
+
+    Raises
+    ------
+    TypeError
+        If ``frame`` lacks the frame attributes or a field is not an int (the message names
+        ``prefix + field``).
+    ValueError
+        If a field is out of range.
+    """
+    if isinstance(frame, AudioFrame):
+        return frame._sample_rate, frame._num_channels, frame._samples_per_channel
+    try:
+        fields = (frame.sample_rate, frame.num_channels, frame.samples_per_channel)
+    except AttributeError:
+        raise TypeError(
+            "expected an AudioFrame (data, sample_rate, num_channels, samples_per_channel), "
+            f"got {type(frame).__name__}"
+        ) from None
+    return _check_layout(*fields, prefix=prefix)
 
 
 class AudioFrame:
@@ -364,20 +407,19 @@ def frame_samples(frame: Any) -> memoryview:
     """
     if isinstance(frame, AudioFrame):
         return frame._samples
+    _, num_channels, samples_per_channel = frame_layout(frame)
     try:
         data = frame.data
-        num_channels = frame.num_channels
-        samples_per_channel = frame.samples_per_channel
     except AttributeError:
         raise TypeError(
             "expected an AudioFrame (data, sample_rate, num_channels, samples_per_channel), "
-            f"got {type(frame).__name__}"
+            f"got {type(frame).__name__} without data"
         ) from None
     try:
         view = memoryview(data)
     except TypeError:
         raise TypeError(f"frame.data must be a buffer, got {type(data).__name__}") from None
-    needed = int(num_channels) * int(samples_per_channel) * 2
+    needed = num_channels * samples_per_channel * 2
     if not view.c_contiguous or view.nbytes < needed:
         raise ValueError(
             f"frame.data must be a C-contiguous buffer of at least {needed} bytes, "
@@ -421,17 +463,14 @@ def _common_layout(frames: Sequence[Any]) -> tuple[int, int, list[int]]:
     sample_rate = num_channels = 0
     lengths = []
     for i, frame in enumerate(frames):
-        try:
-            rate, channels, length = (
-                frame.sample_rate,
-                frame.num_channels,
-                frame.samples_per_channel,
-            )
-        except AttributeError:
+        if not all(
+            hasattr(frame, a) for a in ("sample_rate", "num_channels", "samples_per_channel")
+        ):
             raise TypeError(
                 f"frame {i} is not an AudioFrame (data, sample_rate, num_channels, "
                 f"samples_per_channel), got {type(frame).__name__}"
-            ) from None
+            )
+        rate, channels, length = frame_layout(frame, prefix=f"frames[{i}].")
         if i == 0:
             sample_rate, num_channels = rate, channels
         elif rate != sample_rate:

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from livekit_audio.audio_frame import AudioFrame, frame_samples
+from livekit_audio.audio_frame import AudioFrame, _check_positive_int, frame_layout, frame_samples
 
 __all__ = ["FrameChunker"]
 
@@ -31,6 +31,9 @@ class FrameChunker:
 
     Raises
     ------
+    TypeError
+        If a size is not an int (``bool`` and ``float`` included), or (from :meth:`push`) the
+        item is not a frame.
     ValueError
         On non-positive sizes, or (from :meth:`push`) a frame whose rate or channel count
         differs from the chunker's.
@@ -39,13 +42,16 @@ class FrameChunker:
     def __init__(
         self, sample_rate: int, num_channels: int, *, samples_per_frame: int | None = None
     ) -> None:
-        if sample_rate <= 0 or num_channels <= 0:
-            raise ValueError(
-                f"sample_rate and num_channels must be > 0, got {sample_rate} and {num_channels}"
-            )
-        size = sample_rate // 100 if samples_per_frame is None else samples_per_frame
-        if size <= 0:
-            raise ValueError(f"samples_per_frame must be > 0, got {size}")
+        sample_rate = _check_positive_int("sample_rate", sample_rate)
+        num_channels = _check_positive_int("num_channels", num_channels)
+        if samples_per_frame is None:
+            size = sample_rate // 100
+            if size == 0:
+                raise ValueError(
+                    f"sample_rate {sample_rate} Hz has no 10 ms frame; give samples_per_frame"
+                )
+        else:
+            size = _check_positive_int("samples_per_frame", samples_per_frame)
         self._sample_rate = sample_rate
         self._num_channels = num_channels
         self._size = size
@@ -76,13 +82,16 @@ class FrameChunker:
 
         Raises
         ------
+        TypeError
+            If ``frame`` is not a frame (or a field of it is not an int).
         ValueError
             If the frame's sample rate or channel count differs from the chunker's.
         """
-        if frame.sample_rate != self._sample_rate or frame.num_channels != self._num_channels:
+        rate, channels, _ = frame_layout(frame)
+        if rate != self._sample_rate or channels != self._num_channels:
             raise ValueError(
                 f"FrameChunker expected {self._sample_rate} Hz, {self._num_channels} ch; got "
-                f"{frame.sample_rate} Hz, {frame.num_channels} ch"
+                f"{rate} Hz, {channels} ch"
             )
         incoming = np.frombuffer(frame_samples(frame), dtype=np.int16).reshape(
             -1, self._num_channels

@@ -754,8 +754,8 @@ def mix_frames(
         raise ValueError(f"at most {_k.MAX_INPUTS} frames can be mixed at once, got {len(frames)}")
     total = longest * channels
     buffers = []
-    for frame in frames:
-        samples = frame_samples(frame)
+    # every frame's buffer is checked against its declared size before anything is allocated
+    for samples in [frame_samples(frame) for frame in frames]:
         if len(samples) < total:
             padded = memoryview(bytearray(2 * total)).cast("h")
             padded[: len(samples)] = samples

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import AsyncIterator
 
 import numpy as np
 
 from livekit_audio.audio_frame import AudioFrame
 
-__all__ = ["sine_wave_generator"]
+__all__ = ["MAX_DURATION_S", "MAX_SAMPLE_RATE_HZ", "sine_wave_generator"]
+
+#: Highest sample rate the generator accepts, in Hz (the resampler's limit).
+MAX_SAMPLE_RATE_HZ = 768_000
+#: Longest tone, in seconds (one day).
+MAX_DURATION_S = 86_400.0
 
 
 def sine_wave_generator(
@@ -42,22 +48,42 @@ def sine_wave_generator(
     Raises
     ------
     TypeError
-        If ``sample_rate`` is not an int.
+        If ``sample_rate`` is not an int, or another argument is not a real number (the
+        message names the parameter).
     ValueError
-        On a negative or non-finite duration, a frequency at or above Nyquist, a sample rate
-        below 100 Hz, or an amplitude outside [0, 1].
+        On a duration outside [0, MAX_DURATION_S] or not finite, a frequency at or above
+        Nyquist, a sample rate outside [100, MAX_SAMPLE_RATE_HZ], or an amplitude outside
+        [0, 1].
     """
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)):
         raise TypeError(f"sample_rate must be an int, got {type(sample_rate).__name__}")
-    if sample_rate < 100:
-        raise ValueError(f"sample_rate must be >= 100 Hz, got {sample_rate}")
-    if not (math.isfinite(freq) and 0 <= freq < sample_rate / 2):
+    if not 100 <= sample_rate <= MAX_SAMPLE_RATE_HZ:
+        raise ValueError(
+            f"sample_rate must be within [100, {MAX_SAMPLE_RATE_HZ}] Hz, got {sample_rate}"
+        )
+    freq = _real("freq", freq)
+    duration = _real("duration", duration)
+    amplitude = _real("amplitude", amplitude)
+    if not 0 <= freq < sample_rate / 2:
         raise ValueError(f"freq must be within [0, {sample_rate / 2}) Hz, got {freq}")
-    if not (math.isfinite(duration) and duration >= 0):
-        raise ValueError(f"duration must be a finite number of seconds >= 0, got {duration}")
-    if not (math.isfinite(amplitude) and 0 <= amplitude <= 1):
+    if not 0 <= duration <= MAX_DURATION_S:
+        raise ValueError(f"duration must be within [0, {MAX_DURATION_S}] s, got {duration}")
+    if not 0 <= amplitude <= 1:
         raise ValueError(f"amplitude must be within [0, 1], got {amplitude}")
-    return _sine_frames(float(freq), float(duration), int(sample_rate), float(amplitude))
+    return _sine_frames(freq, duration, int(sample_rate), amplitude)
+
+
+def _real(name: str, value: object) -> float:
+    """``value`` as a finite float; TypeError/ValueError naming ``name`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    try:
+        out = float(value)
+    except OverflowError:
+        raise ValueError(f"{name} must be finite, got an integer too large for a float") from None
+    if not math.isfinite(out):
+        raise ValueError(f"{name} must be finite, got {out}")
+    return out
 
 
 async def _sine_frames(

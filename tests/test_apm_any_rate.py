@@ -234,7 +234,7 @@ def test_rate_changes_reconfigure_and_the_lag_follows(rng):
     [
         (7000, 1, 70, r"sample_rate must be an int within \[8000, 96000\] Hz, got 7000"),
         (200000, 1, 2000, r"sample_rate must be an int within \[8000, 96000\] Hz, got 200000"),
-        (44100, 1, 440, r"multiple of 441 samples per channel \(10 ms at 44100 Hz\), got 440"),
+        (44100, 1, 440, r"multiple of 441 samples \(10 ms at 44100 Hz\), got 440"),
         (22050, 1, 221, r"multiple of 220 samples .*22050 Hz, rounded down.*got 221"),
         (22050, 1, 441, r"multiple of 220 samples .*got 441 \(20 ms\)"),
         (11025, 1, 111, r"multiple of 110 samples"),
