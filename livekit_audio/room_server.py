@@ -46,10 +46,11 @@ def _sid(prefix: str) -> str:
 
 
 class _ServerRoom:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, auto: bool = False) -> None:
         self.name = name
         self.sid = _sid("RM")
         self.sessions: dict[str, _Session] = {}
+        self.auto = auto  # created by a join: deleted when its last participant leaves
 
 
 class _Session:
@@ -153,7 +154,8 @@ class LocalRoomServer:
         10 ms frames).
     rooms : iterable of str or None, keyword-only, optional
         If given, only these rooms exist and tokens for any other room are refused; by
-        default a room is created when its first participant joins.
+        default a room is created when its first participant joins and deleted when its
+        last one leaves (rooms made with :meth:`create_room` or listed here are kept).
 
     Attributes
     ----------
@@ -362,10 +364,11 @@ class LocalRoomServer:
         if r is None:
             if self._fixed_rooms:
                 raise TokenError(f"room {claims.room!r} does not exist on this server")
-            r = self._rooms[claims.room] = _ServerRoom(claims.room)
+            r = self._rooms[claims.room] = _ServerRoom(claims.room, auto=True)
         old = r.sessions.get(claims.identity)
         if old is not None:
             self._leave(old, DisconnectReason.DUPLICATE_IDENTITY)
+            self._rooms.setdefault(r.name, r)  # kept: someone is joining it
         session = _Session(client, r, claims, token, options)
         others = list(r.sessions.values())
         r.sessions[session.identity] = session
@@ -407,6 +410,8 @@ class LocalRoomServer:
                     link.close()
         for other in list(r.sessions.values()):
             other.client._apply_participant_disconnected(session.identity)
+        if r.auto and not r.sessions and self._rooms.get(r.name) is r:
+            del self._rooms[r.name]  # as a LiveKit server closes an empty room
         session.client._apply_left(reason)
 
     def _publish(

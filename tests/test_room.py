@@ -764,3 +764,25 @@ async def test_from_participant_rejects_unknown_sources(server):
     with pytest.raises(ValueError, match="track_source"):
         la.AudioStream.from_participant(participant=alice.local_participant, track_source=99)
     await alice.disconnect()
+
+
+@pytest.mark.asyncio
+async def test_rooms_made_by_a_join_are_deleted_when_the_last_participant_leaves(server):
+    """Join/leave churn with distinct room names leaves no room behind (10,200 cycles used
+    to leave 10,200 rooms); rooms made with create_room stay; a duplicate identity's rejoin
+    keeps its room."""
+    server.create_room("lobby")
+    for i in range(200):
+        room = await connect(server, f"p{i}", room=f"call-{i}")
+        assert f"call-{i}" in server.rooms
+        await room.disconnect()
+    assert server.rooms == ["lobby"]
+    a = await connect(server, "alice", room="dup")
+    b = await connect(server, "alice", room="dup")  # replaces the first session
+    assert server.rooms == ["lobby", "dup"] and server.participants("dup") == ["alice"]
+    await b.disconnect()
+    await a.disconnect()
+    assert server.rooms == ["lobby"]
+    lobby = await connect(server, "bob", room="lobby")
+    await lobby.disconnect()
+    assert server.rooms == ["lobby"]
