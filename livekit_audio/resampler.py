@@ -100,6 +100,8 @@ MAX_SAMPLE_RATE_HZ: int = _k.MAX_RATE_HZ
 MAX_CHANNELS: int = _k.MAX_CHANNELS
 #: Largest reduced interpolation factor output_rate / gcd(input_rate, output_rate) (native).
 MAX_PHASES: int = _k.MAX_PHASES
+#: Most taps per phase one native filter may have (csrc/la_dsp.h LA_MAX_TAPS).
+MAX_TAPS: int = _k.MAX_TAPS
 
 _BACKENDS = ("native", "soxr")
 _filters: dict[tuple[int, int, AudioResamplerQuality], Any] = {}
@@ -134,6 +136,26 @@ def _check_channels(num_channels: object) -> int:
     return int(num_channels)
 
 
+def max_down_ratio(quality: AudioResamplerQuality | str) -> float:
+    """Largest down-sampling ratio ``input_rate / output_rate`` one native filter reaches at
+    ``quality``: its taps per input-rate phase (the preset's length at the lower rate times
+    the ratio) must stay within the kernel's ``MAX_TAPS``. About 980:1 at QUICK, 500:1 at LOW,
+    250:1 at MEDIUM, 96:1 at HIGH and 48:1 at VERY_HIGH; up-sampling has no such limit."""
+    # csrc/la_resample.c: taps = ceil(length_low * ratio + 1) to a multiple of 8 <= MAX_TAPS
+    return (MAX_TAPS - 1) / QUALITY_SPECS[_coerce_quality(quality)].taps_per_phase_low_rate()
+
+
+def _too_long_message(input_rate: int, output_rate: int, quality: AudioResamplerQuality) -> str:
+    step = math.sqrt(input_rate * output_rate)  # two steps of equal ratio
+    via = max(output_rate, round(step / output_rate) * output_rate)
+    return (
+        f"{input_rate} -> {output_rate} Hz is a {input_rate / output_rate:.0f}:1 reduction; one "
+        f"native filter at {quality.name} reaches {max_down_ratio(quality):.0f}:1 "
+        "(see max_down_ratio). Choose a lower quality, or resample in two steps through "
+        f"an intermediate rate, e.g. {input_rate} -> {via} -> {output_rate} Hz"
+    )
+
+
 def _polyphase_filter(input_rate: int, output_rate: int, quality: AudioResamplerQuality) -> Any:
     """The shared filter bank for this reduced ratio and quality (designed on first use)."""
     g = math.gcd(input_rate, output_rate)
@@ -147,6 +169,8 @@ def _polyphase_filter(input_rate: int, output_rate: int, quality: AudioResampler
     bank = _filters.get(key)
     if bank is None:
         spec = QUALITY_SPECS[quality]
+        if output_rate < input_rate and input_rate / output_rate > max_down_ratio(quality):
+            raise ValueError(_too_long_message(input_rate, output_rate, quality))
         designed = _k.PolyphaseFilter(
             input_rate, output_rate, spec.passband_edge, spec.stopband_edge, spec.stopband_atten_db
         )

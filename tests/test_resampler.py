@@ -498,3 +498,16 @@ def test_a_shared_resampler_refuses_a_call_that_overlaps_another():
 def test_an_empty_two_channel_array_is_valid_input():
     rs = AudioResampler(48000, 16000, num_channels=2)
     assert rs.push(np.zeros((0, 2), np.int16)) == []
+
+
+@pytest.mark.parametrize("quality", ["low", "medium", "high", "very_high"])
+def test_the_documented_down_sampling_limit_is_exact(quality):
+    """max_down_ratio is what the C design accepts: the integer ratio just under it designs,
+    the one just over it raises a ValueError saying what to do (not a bare status code).
+    (QUICK reaches 1129:1, past the 768:1 the rate range allows.)"""
+    from livekit_audio.resampler import max_down_ratio
+
+    limit = max_down_ratio(quality)
+    AudioResampler(math.floor(limit) * 1000, 1000, quality=quality)
+    with pytest.raises(ValueError, match="resample in two steps through an intermediate rate"):
+        AudioResampler(math.ceil(limit) * 1000, 1000, quality=quality)
