@@ -41,6 +41,7 @@ COMMON_C = ["csrc/la_cpu.c", "csrc/la_window.c", "csrc/la_fpenv.c"]
 NATIVE_MODULES = {
     "_resample": ["csrc/la_resample.c"],
     "_mix": ["csrc/la_mix.c"],
+    "_g711": ["csrc/la_g711.c"],
     "_apm": [
         "csrc/la_apm.c",
         "csrc/la_hpf.c",

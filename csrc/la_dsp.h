@@ -475,6 +475,21 @@ const char *la_dot_kernel_name(void);
 /* The portable dot product (n a multiple of LA_TAP_MULTIPLE), for tests. */
 float la_dot_generic(const float *h, const float *x, int32_t n);
 
+/* ------------------------------------------------------------------------------------------ */
+/* ITU-T G.711 mu-law / A-law companding (la_g711.c).                                          */
+/* ------------------------------------------------------------------------------------------ */
+
+/* n int16 samples -> n G.711 codes (as transmitted: mu-law bit-inverted, A-law even bits
+ * inverted), by the segment/quantisation rules of G.711 as the ITU's G.191 STL applies them
+ * to 16-bit input (negative values in one's complement). in and out must not overlap.
+ * LA_ERR_INVALID_ARGUMENT: n < 0. LA_ERR_NULL_POINTER: a NULL buffer with n > 0. */
+la_status la_ulaw_encode(const int16_t *in, uint8_t *out, int64_t n);
+la_status la_alaw_encode(const int16_t *in, uint8_t *out, int64_t n);
+/* n G.711 codes -> n int16 samples: the reconstruction value of each code (the middle of its
+ * quantisation interval), left-justified to 16 bits: mu-law +-0..32124, A-law +-8..32256. */
+la_status la_ulaw_decode(const uint8_t *in, int16_t *out, int64_t n);
+la_status la_alaw_decode(const uint8_t *in, int16_t *out, int64_t n);
+
 #ifdef __cplusplus
 }
 #endif

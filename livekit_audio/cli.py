@@ -3,10 +3,14 @@
 Sub-commands
 ------------
 ``livekit-audio process IN -o OUT [--sample-rate HZ] [--channels N] [--quality Q] [--frame-ms MS] [--hpf] [--ns[=LEVEL]] [--agc [DBFS]] [--engine {direct,stream}]``
-    Read ``IN`` (any format soundfile reads) block by block as int16, cut it into frames of
+    Read ``IN`` (WAV of any PCM width, mu-law/A-law WAV, MP3, AAC, Ogg Opus/Vorbis, FLAC,
+    WebM, MP4, or anything else libsndfile reads; decoded by :mod:`livekit_audio.codecs`)
+    block by block as int16, cut it into frames of
     ``--frame-ms`` milliseconds, push them through the processing stages (channel conversion,
     :class:`~livekit_audio.AudioResampler`, the APM for ``--hpf/--ns/--agc``) and write every
-    frame that comes out to ``OUT`` (format from its extension, 16-bit PCM) as it goes.
+    frame that comes out to ``OUT`` as it goes: 16-bit PCM in the format its extension names
+    (``.wav``, ``.flac``, ``.aiff``, ...), or Ogg Vorbis (``.ogg``), Ogg Opus (``.opus``) or
+    MP3 (``.mp3``). A corrupt or truncated input is an error, never a shorter output.
 
     ``--engine stream`` runs the same job through the async layer instead of the synchronous
     stage pipeline: file -> :class:`~livekit_audio.AudioSource` (``realtime=False``) ->
@@ -65,6 +69,8 @@ if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
     import soundfile
+
+    from livekit_audio.codecs.files import AudioFileReader
 
 __all__ = [
     "CLIError",
@@ -616,40 +622,41 @@ def _check_frame_ms(frame_ms: float) -> None:
         raise CLIError(f"--frame-ms must be > 0 and <= {MAX_FRAME_MS:g}, got {frame_ms:g}")
 
 
-def _open_input(path: str) -> soundfile.SoundFile:
-    import soundfile as sf
+def _open_input(path: str) -> AudioFileReader:
+    """The input decoded by ``livekit_audio.codecs`` (WAV, MP3, AAC, Ogg Opus/Vorbis, FLAC,
+    WebM, MP4, G.711 WAV, ...; anything else libsndfile reads)."""
+    from livekit_audio.codecs._base import DecodeError
+    from livekit_audio.codecs.files import AudioFileReader
 
     if not os.path.exists(path):
         raise CLIError(f"{path}: no such file")
     if os.path.isdir(path):
         raise CLIError(f"{path}: is a directory, expected an audio file")
     try:
-        return sf.SoundFile(path)
-    except sf.LibsndfileError as exc:
-        raise CLIError(f"cannot read {path}: {exc.error_string}") from None
-    except (sf.SoundFileError, OSError, RuntimeError, ValueError, TypeError) as exc:
+        return AudioFileReader(path)
+    except DecodeError as exc:
+        raise CLIError(f"cannot read {path}: {exc}") from None
+    except (OSError, RuntimeError, ValueError, TypeError) as exc:
         raise CLIError(f"cannot read {path}: {exc}") from None
 
 
-def _output_format(path: str) -> str:
-    import soundfile as sf
+def _output_format(
+    path: str, rate: int | None = None, channels: int | None = None
+) -> tuple[str, str]:
+    """(libsndfile format, subtype) for ``path``: 16-bit PCM, or Vorbis / Opus / MP3 for
+    ``.ogg`` / ``.opus`` / ``.mp3`` (see ``livekit_audio.codecs.files.output_encoding``)."""
+    from livekit_audio.codecs.files import output_encoding
 
-    ext = Path(path).suffix.lstrip(".").upper()
-    if not ext or ext not in sf.available_formats():
-        what = f"extension .{ext.lower()}" if ext else "no extension"
-        raise CLIError(
-            f"cannot write {path}: unknown output format ({what}); "
-            "use an extension soundfile knows, e.g. .wav or .flac"
-        )
-    if not sf.check_format(ext, "PCM_16"):
-        raise CLIError(f"cannot write {path}: format {ext} does not support 16-bit PCM")
-    return ext
+    try:
+        return output_encoding(path, rate, channels)
+    except ValueError as exc:
+        raise CLIError(f"cannot write {path}: {exc}") from None
 
 
 def _open_output(path: str, rate: int, channels: int) -> soundfile.SoundFile:
     import soundfile as sf
 
-    fmt = _output_format(path)
+    fmt, subtype = _output_format(path, rate, channels)
     if os.path.isdir(path):
         raise CLIError(f"cannot write {path}: is a directory")
     parent = os.path.dirname(os.path.abspath(path))
@@ -658,7 +665,7 @@ def _open_output(path: str, rate: int, channels: int) -> soundfile.SoundFile:
     existed = os.path.lexists(path)
     try:
         return sf.SoundFile(
-            path, "w", samplerate=rate, channels=channels, format=fmt, subtype="PCM_16"
+            path, "w", samplerate=rate, channels=channels, format=fmt, subtype=subtype
         )
     except (sf.SoundFileError, OSError, RuntimeError, ValueError, TypeError) as exc:
         if not existed:  # libsndfile may leave an empty file behind
@@ -810,9 +817,11 @@ def process_file(
     Parameters
     ----------
     input_path : path-like
-        Any file soundfile reads. It is read block by block as int16.
+        Any file :class:`~livekit_audio.codecs.files.AudioFileReader` reads (our decoders,
+        then libsndfile). It is read block by block as int16.
     output_path : path-like
-        Written as 16-bit PCM in the format its extension names (``.wav``, ``.flac``, ...).
+        Written as 16-bit PCM in the format its extension names (``.wav``, ``.flac``, ...),
+        or compressed: ``.ogg`` (Vorbis), ``.opus`` (Opus; 8/12/16/24/48 kHz), ``.mp3``.
         Removed again if processing fails after it was created.
     sample_rate : int, optional
         Output rate in Hz, within [1000, 768000]; default the input's (frames pass
@@ -959,6 +968,10 @@ def process_file(
             _remove_quietly(out_path)
             if isinstance(exc, CLIError):
                 raise
+            from livekit_audio.codecs._base import DecodeError
+
+            if isinstance(exc, DecodeError):  # corrupt or truncated: never a shorter output
+                raise CLIError(f"processing {in_path} failed: {exc}") from None
             import soundfile as sf
 
             if isinstance(exc, sf.LibsndfileError):
@@ -1027,14 +1040,17 @@ def build_parser() -> argparse.ArgumentParser:
         "process",
         help="stream an audio file through the processing stages into another file",
         description="Read IN frame by frame, convert channels and sample rate, write OUT "
-        "(16-bit PCM, format from its extension).",
+        "(format from its extension: 16-bit PCM, or .ogg Vorbis, .opus, .mp3).",
     )
     process.add_argument(
-        "input", metavar="IN", help="input audio file (any format soundfile reads)"
+        "input", metavar="IN",
+        help="input audio file: WAV (PCM, float, mu-law, A-law), MP3, AAC, Ogg Opus/Vorbis, "
+        "FLAC, WebM, MP4, or any other format libsndfile reads",
     )
     process.add_argument(
         "-o", "--output", metavar="OUT", required=True,
-        help="output file; the format follows the extension (.wav, .flac, ...)",
+        help="output file; the format follows the extension: .wav, .flac, ... (16-bit PCM), "
+        ".ogg (Vorbis), .opus (Opus), .mp3",
     )
     process.add_argument(
         "--sample-rate", metavar="HZ", type=int, default=None,

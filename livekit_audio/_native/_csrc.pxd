@@ -145,3 +145,11 @@ cdef extern from "la_dsp.h" nogil:
     uint64_t la_fpenv_control_word() noexcept
     void la_fpenv_set_control_word(uint64_t word) noexcept
     const char *la_fpenv_kind() noexcept
+
+    # --- ITU-T G.711 mu-law / A-law companding (la_g711.c) -----------------------------------
+    # uint8_t in C; unsigned char here (identical on every supported platform), so this block
+    # needs no further cimport.
+    la_status la_ulaw_encode(const int16_t *inp, unsigned char *out, int64_t n) noexcept
+    la_status la_alaw_encode(const int16_t *inp, unsigned char *out, int64_t n) noexcept
+    la_status la_ulaw_decode(const unsigned char *inp, int16_t *out, int64_t n) noexcept
+    la_status la_alaw_decode(const unsigned char *inp, int16_t *out, int64_t n) noexcept
