@@ -129,7 +129,8 @@ la_status la_hpf_design(la_hpf *h, double sample_rate_hz, double cutoff_hz) {
     if (h == NULL) {
         return LA_ERR_NULL_POINTER;
     }
-    if (!(sample_rate_hz > 0.0) || !(cutoff_hz > 0.0) || cutoff_hz >= 0.45 * sample_rate_hz) {
+    if (!(sample_rate_hz > 0.0) || !(cutoff_hz > 0.0) || !isfinite(sample_rate_hz) ||
+        cutoff_hz >= 0.45 * sample_rate_hz) {
         return LA_ERR_INVALID_ARGUMENT;
     }
     static const double q[2] = {0.54119610014619698, 1.3065629648763766};

@@ -178,6 +178,18 @@ void la_resampler_reset(la_resampler *r) {
     r->total_out = 0;
 }
 
+/* n * L / M for n >= 0 with the quotient's rounding chosen by `bias` (0: floor, M - 1:
+ * ceiling), without overflowing int64: the whole multiples of M are scaled first, and the
+ * remainder times L stays below M L <= 768000 * 4096. Saturates at INT64_MAX. */
+static int64_t la_scale(int64_t n, int64_t up, int64_t down, int64_t bias) {
+    int64_t whole = n / down;
+    int64_t rest = ((n % down) * up + bias) / down;
+    if (whole > (INT64_MAX - rest) / up) {
+        return INT64_MAX;
+    }
+    return whole * up + rest;
+}
+
 /* Number of outputs k >= 0 whose window lies within `total` input frames:
  * floor(k M / L) + K/2 < total  <=>  k < (total - K/2) L / M. */
 static int64_t la_outputs_ready(const la_resampler *r, int64_t total) {
@@ -185,19 +197,23 @@ static int64_t la_outputs_ready(const la_resampler *r, int64_t total) {
     if (lead <= 0) {
         return 0;
     }
-    return (lead * r->up + r->down - 1) / r->down;
+    return la_scale(lead, r->up, r->down, r->down - 1);
 }
 
 int64_t la_resampler_output_count(const la_resampler *r, int64_t in_frames) {
     if (in_frames < 0) {
         return 0;
     }
-    return la_outputs_ready(r, r->total_in + in_frames) - r->total_out;
+    /* saturate: a count this large can never be allocated, and must not wrap around */
+    int64_t total = in_frames > INT64_MAX - r->total_in ? INT64_MAX : r->total_in + in_frames;
+    return la_outputs_ready(r, total) - r->total_out;
 }
 
 int64_t la_resampler_flush_count(const la_resampler *r) {
-    /* round-half-up of total_in * L / M */
-    int64_t target = (2 * r->total_in * r->up + r->down) / (2 * r->down);
+    /* round-half-up of total_in * L / M: floor((2 total_in L + M) / 2M), by parts */
+    int64_t whole = r->total_in / r->down;
+    int64_t rest = (2 * (r->total_in % r->down) * r->up + r->down) / (2 * r->down);
+    int64_t target = whole > (INT64_MAX - rest) / r->up ? INT64_MAX : whole * r->up + rest;
     return target > r->total_out ? target - r->total_out : 0;
 }
 

@@ -469,3 +469,11 @@ def test_a_call_overlapping_another_raises_instead_of_reconfiguring():
         release.set()
         first.join(10)
     assert apm._core.sample_rate == 16000 and apm.stats.frames_processed == 1
+
+
+@pytest.mark.parametrize("rate", [float("inf"), float("nan"), -1.0, 0.0])
+def test_the_high_pass_design_refuses_non_finite_rates(rate):
+    from livekit_audio._native import _apm as _k
+
+    with pytest.raises(ValueError):
+        _k.hpf(np.zeros(16, np.float32), rate)

@@ -511,3 +511,19 @@ def test_the_documented_down_sampling_limit_is_exact(quality):
     AudioResampler(math.floor(limit) * 1000, 1000, quality=quality)
     with pytest.raises(ValueError, match="resample in two steps through an intermediate rate"):
         AudioResampler(math.ceil(limit) * 1000, 1000, quality=quality)
+
+
+@pytest.mark.parametrize("in_frames", [2**40, 2**55, 2**62, 2**63 - 1])
+def test_output_count_does_not_wrap_for_huge_inputs(in_frames):
+    """la_resampler_output_count used to overflow int64 (UBSan: signed overflow) for huge
+    counts; it now computes by parts and saturates, so it never goes negative or wraps."""
+    from livekit_audio._native import _resample as _k
+    from livekit_audio.resampler import AudioResamplerQuality, _polyphase_filter
+
+    for rates in [(16000, 48000), (44100, 48000), (48000, 16000)]:
+        state = _k.StreamState(_polyphase_filter(*rates, AudioResamplerQuality.MEDIUM), 1)
+        n = state.output_count(in_frames)
+        exact = in_frames * rates[1] // rates[0]  # Python ints: no overflow
+        assert 0 < n <= 2**63 - 1
+        # short of the exact count by the filter's held-back outputs, or saturated
+        assert 0 <= exact - n <= 1024 or n == 2**63 - 1
