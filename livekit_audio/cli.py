@@ -56,6 +56,7 @@ from livekit_audio.apm import (
     NoiseSuppressionLevel,
 )
 from livekit_audio.apm_processor import ApmStage
+from livekit_audio.cli_devices import DeviceCommandError, add_device_commands
 from livekit_audio.resampler import (
     MAX_CHANNELS,
     MAX_SAMPLE_RATE_HZ,
@@ -1109,6 +1110,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", metavar="OUT", default=DEMO_OUTPUT,
         help=f"output file (default: {DEMO_OUTPUT} in the current directory)",
     )
+    add_device_commands(commands)
     return parser
 
 
@@ -1128,6 +1130,9 @@ def _apm_options(args: argparse.Namespace) -> dict[str, object] | None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    handler = getattr(args, "handler", None)
+    if handler is not None:  # devices, record, play (livekit_audio/cli_devices.py)
+        return int(handler(args))
     if args.command == "process":
         result = process_file(
             args.input,
@@ -1177,7 +1182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     try:
         return _run(args)
-    except CLIError as exc:
+    except (CLIError, DeviceCommandError) as exc:
         _print_error(str(exc))
         return EXIT_ERROR
     except KeyboardInterrupt:
