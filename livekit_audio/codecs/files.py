@@ -44,6 +44,13 @@ def _sniff(path: str) -> str:
     return detect(head, True) or "unknown"
 
 
+def _have_av() -> bool:
+    """Whether PyAV (the ``codecs`` extra) is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("av") is not None
+
+
 def _soundfile(path: str) -> Any:
     """An open ``soundfile.SoundFile``, or None if libsndfile does not read ``path``."""
     import soundfile as sf  # type: ignore[import-untyped]
@@ -181,7 +188,9 @@ class AudioFileReader:
         self._file: Any = None
         self._sf: Any = None
         kind = _sniff(self.path)
-        if kind not in _OUR_FORMATS:
+        if kind not in _OUR_FORMATS or (kind != "wav" and not _have_av()):
+            # libsndfile also reads FLAC and Ogg Vorbis: without PyAV (the `codecs` extra)
+            # those files, the bundled demo clip included, still open
             self._sf = _soundfile(self.path)
         if self._sf is not None:
             self.samplerate = int(self._sf.samplerate)
