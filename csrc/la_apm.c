@@ -242,6 +242,25 @@ la_status la_apm_process_capture(la_apm *apm, int16_t *data, int64_t n_frames) {
     return rc;
 }
 
+/* Many modules' capture frames in one call: one floating-point bracket, no return to the
+ * caller between streams. Every item is attempted; status[i] is item i's result. */
+la_status la_apm_process_capture_batch(la_apm *const *apms, int16_t *const *data,
+                                       const int64_t *n_frames, la_status *status, int64_t n) {
+    if (n < 0 || (n > 0 && (apms == NULL || data == NULL || n_frames == NULL || status == NULL))) {
+        return LA_ERR_NULL_POINTER;
+    }
+    la_status first = LA_OK;
+    la_fpenv env = la_fpenv_enter();
+    for (int64_t i = 0; i < n; i++) {
+        status[i] = la_apm_process_capture_impl(apms[i], data[i], n_frames[i]);
+        if (status[i] != LA_OK && first == LA_OK) {
+            first = status[i];
+        }
+    }
+    la_fpenv_leave(env);
+    return first;
+}
+
 static la_status la_apm_process_render_impl(la_apm *apm, const int16_t *data, int64_t n_frames,
                                             int32_t num_channels) {
     if (apm == NULL || (data == NULL && n_frames > 0)) {

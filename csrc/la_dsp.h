@@ -402,6 +402,11 @@ int32_t la_apm_delay_samples(const la_apm *apm);
 /* Processes n_frames interleaved int16 frames in place; n_frames must be a multiple of the
  * 10 ms hop (LA_ERR_INVALID_ARGUMENT otherwise, and nothing is touched). */
 la_status la_apm_process_capture(la_apm *apm, int16_t *data, int64_t n_frames);
+/* la_apm_process_capture for n modules, each on its own buffer (apms[i] on data[i], n_frames[i]
+ * frames), in one call: every item is attempted and status[i] gets its result; returns the
+ * first failure (LA_OK if none). The modules must be distinct. */
+la_status la_apm_process_capture_batch(la_apm *const *apms, int16_t *const *data,
+                                       const int64_t *n_frames, la_status *status, int64_t n);
 /* Subnormal floats held anywhere in the module's state (HPF, NS, AEC, AGC, band split,
  * buffers), classified by bit pattern: an inspection hook for tests. Stage structs above that
  * gain a float field must add it to the count in la_apm.c. */

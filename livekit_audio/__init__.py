@@ -10,6 +10,7 @@ from livekit_audio.apm import (
     AudioProcessingError,
     AudioProcessingModule,
     NoiseSuppressionLevel,
+    process_batch,
 )
 from livekit_audio.apm_processor import ApmProcessor, ApmStage
 from livekit_audio.audio_frame import AudioFrame, combine_audio_frames
@@ -102,6 +103,7 @@ __all__ = [
     "UnpublishTrackError",
     "combine_audio_frames",
     "mix_frames",
+    "process_batch",
     "resample",
     "sine_wave_generator",
 ]

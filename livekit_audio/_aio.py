@@ -110,7 +110,13 @@ class QueueClosed(Exception):
 
 
 class RingQueue(Generic[T]):
-    """FIFO queue for one event loop; bounded queues drop their oldest item when full.
+    """The async layer's one queue: FIFO for one event loop, bounded or not.
+
+    Every place a frame waits uses it: a stream's output, a subscription in transit, the
+    mixer's output. When a bounded queue is full, :meth:`put` drops the oldest item (a
+    real-time consumer wants the newest audio; counted in :attr:`dropped`), while
+    :meth:`put_wait` waits for room instead (back-pressure, for producers that may wait).
+    A producer may also wait for the queue to drain below a level (:meth:`wait_below`).
 
     Parameters
     ----------
@@ -118,53 +124,86 @@ class RingQueue(Generic[T]):
         Maximum number of items held; ``0`` means unbounded.
     """
 
-    __slots__ = ("_items", "_capacity", "_waiters", "_closed", "dropped")
+    __slots__ = ("_items", "_capacity", "_getters", "_putters", "_closed", "dropped", "put_count")
 
     def __init__(self, capacity: int = 0) -> None:
         self._items: deque[T] = deque()
         self._capacity = capacity
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._getters: deque[asyncio.Future[None]] = deque()
+        self._putters: deque[asyncio.Future[None]] = deque()  # waiting for room
         self._closed = False
         #: Items dropped because the queue was full.
         self.dropped = 0
+        #: Items accepted (put and not refused because the queue was closed).
+        self.put_count = 0
 
     def __len__(self) -> int:
         return len(self._items)
 
     @property
+    def capacity(self) -> int:
+        """The bound (0: unbounded)."""
+        return self._capacity
+
+    @property
     def closed(self) -> bool:
         return self._closed
 
-    def put(self, item: T) -> bool:
+    def put(self, item: T, *, force: bool = False) -> bool:
         """Append ``item`` without waiting; returns True if the oldest item was dropped.
 
-        Items put after :meth:`close` are ignored (returns False).
+        Items put after :meth:`close` are ignored (returns False). ``force``: never drop
+        (an end-of-stream marker must not push out audio nor be pushed out).
         """
         if self._closed:
             return False
         dropped = False
-        if self._capacity and len(self._items) >= self._capacity:
+        if self._capacity and len(self._items) >= self._capacity and not force:
             self._items.popleft()
             self.dropped += 1
             dropped = True
         self._items.append(item)
-        self._wake_one()
+        self.put_count += 1
+        if self._getters:
+            _wake_one(self._getters)
         return dropped
 
-    def _wake_one(self) -> None:
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
+    async def put_wait(self, item: T) -> bool:
+        """Append ``item``, waiting while a bounded queue is full (back-pressure).
+
+        Returns False if the queue is (or gets) closed: the item was not queued.
+        """
+        if self._capacity:
+            await self.wait_below(self._capacity)
+        if self._closed:
+            return False
+        self.put(item)
+        return True
+
+    async def wait_below(self, limit: int) -> None:
+        """Return once fewer than ``limit`` items are queued, or the queue is closed."""
+        while len(self._items) >= limit and not self._closed:
+            waiter = asyncio.get_running_loop().create_future()
+            self._putters.append(waiter)
+            try:
+                await waiter
+            except BaseException:
+                if waiter.done() and not waiter.cancelled():
+                    _wake_one(self._putters)  # pass the wake-up on
+                raise
 
     def get_nowait(self) -> T:
         """The oldest item. Raises IndexError if empty, QueueClosed if closed and drained."""
         if self._items:
-            return self._items.popleft()
+            return self._taken(self._items.popleft())
         if self._closed:
             raise QueueClosed
         raise IndexError("queue is empty")
+
+    def _taken(self, item: T) -> T:
+        if self._putters:
+            _wake_one(self._putters)
+        return item
 
     async def get(self) -> T:
         """Wait for and return the oldest item.
@@ -178,23 +217,24 @@ class RingQueue(Generic[T]):
             if self._closed:
                 raise QueueClosed
             waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
+            self._getters.append(waiter)
             try:
                 await waiter
             except BaseException:
                 # pass the wake-up on if we were woken and then cancelled
                 if waiter.done() and not waiter.cancelled() and self._items:
-                    self._wake_one()
+                    _wake_one(self._getters)
                 raise
         item = self._items.popleft()
-        if self._items:
-            self._wake_one()
-        return item
+        if self._items and self._getters:
+            _wake_one(self._getters)
+        return self._taken(item)
 
     def clear(self) -> int:
         """Drop every queued item; returns how many were dropped (not counted in ``dropped``)."""
         n = len(self._items)
         self._items.clear()
+        _wake_all(self._putters)
         return n
 
     def close(self, *, discard: bool = False) -> None:
@@ -202,7 +242,20 @@ class RingQueue(Generic[T]):
         self._closed = True
         if discard:
             self._items.clear()
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
+        _wake_all(self._getters)
+        _wake_all(self._putters)
+
+
+def _wake_one(waiters: deque[asyncio.Future[None]]) -> None:
+    while waiters:
+        waiter = waiters.popleft()
+        if not waiter.done():
+            waiter.set_result(None)
+            return
+
+
+def _wake_all(waiters: deque[asyncio.Future[None]]) -> None:
+    while waiters:
+        waiter = waiters.popleft()
+        if not waiter.done():
+            waiter.set_result(None)

@@ -29,6 +29,7 @@ import functools
 import math
 import threading
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any, Callable, TypeVar
 
 import numpy as np
@@ -54,6 +55,7 @@ __all__ = [
     "AudioProcessingError",
     "AudioProcessingModule",
     "NoiseSuppressionLevel",
+    "process_batch",
 ]
 
 #: Range of rates the module accepts, in Hz; other rates are resampled to a supported one.
@@ -478,6 +480,18 @@ class AudioProcessingModule:
             )
         return sample_rate, num_channels, int(samples)
 
+    def _fast_path_takes(self, frame: Any) -> bool:
+        """Whether ``frame`` is our AudioFrame, writable, of whole 10 ms blocks, in the
+        layout the module is configured for (no validation or reconfiguration needed)."""
+        return (
+            type(frame) is AudioFrame
+            and frame._sample_rate == self._rate
+            and frame._num_channels == self._channels
+            and frame._samples_per_channel > 0
+            and frame._samples_per_channel % self._step == 0
+            and not frame._samples.readonly
+        )
+
     @_exclusive
     def process_stream(self, frame: Any) -> None:
         """Process a near-end (capture) frame in place.
@@ -499,14 +513,7 @@ class AudioProcessingModule:
         RuntimeError
             Another thread is inside a call of this module (one module per stream).
         """
-        if (
-            type(frame) is AudioFrame
-            and frame._sample_rate == self._rate
-            and frame._num_channels == self._channels
-            and frame._samples_per_channel > 0
-            and frame._samples_per_channel % self._step == 0
-            and not frame._samples.readonly
-        ):  # the per-frame fast path: layout already valid
+        if self._fast_path_takes(frame):  # the per-frame fast path: layout already valid
             if self._capture is None:
                 self._core.process_capture(frame._samples)
             else:
@@ -664,3 +671,77 @@ class AudioProcessingModule:
             f"noise_suppression_level={self._ns_level.name}, "
             f"agc_target_level_dbfs={self._agc_target}, agc_max_gain_db={self._agc_max_gain})"
         )
+
+
+def process_batch(modules: Sequence[AudioProcessingModule], frames: Sequence[Any]) -> None:
+    """``modules[i].process_stream(frames[i])`` for every ``i``, the common case in one call.
+
+    For workers that hold many streams' frames at once (every call's 10 ms frame of a
+    tick): frames already in the layout their module runs at (our writable
+    :class:`~livekit_audio.AudioFrame`, whole 10 ms blocks, the module's rate and channel
+    count after its first frame, one of its native rates 8/16/32/48 kHz) are processed in one
+    native call that releases the GIL once and loops over the modules in C; any other item
+    (a module's first frame, another frame type, a rate the module resamples) goes through
+    its module's :meth:`~AudioProcessingModule.process_stream`, in order. The result is the
+    same as calling ``process_stream`` item by item. ``AudioStream`` uses this for streams
+    delivered in the same tick of the event loop (see its Notes).
+
+    Parameters
+    ----------
+    modules : sequence of AudioProcessingModule
+        Distinct modules (one per stream), as many as ``frames``.
+    frames : sequence of AudioFrame or frame-like
+        Processed in place; each as :meth:`AudioProcessingModule.process_stream` requires.
+
+    Raises
+    ------
+    TypeError
+        If an item of ``modules`` is not an AudioProcessingModule (nothing is processed).
+    ValueError
+        If the lengths differ or a module appears twice (nothing is processed); or, from
+        ``process_stream``, for an item it rejects (items before it were processed).
+    AudioProcessingError
+        From ``process_stream`` for an item of the wrong layout (items before it were
+        processed; the item itself is untouched).
+    RuntimeError
+        If another thread is inside a call of one of the modules (nothing is processed).
+    """
+    if len(modules) != len(frames):
+        raise ValueError(
+            f"process_batch: modules and frames must have the same length, got "
+            f"{len(modules)} modules and {len(frames)} frames"
+        )
+    cores: list[Any] = []
+    buffers: list[Any] = []
+    locked: list[AudioProcessingModule] = []
+    others: list[tuple[AudioProcessingModule, Any]] = []
+    seen: set[int] = set()
+    for i, module in enumerate(modules):
+        if not isinstance(module, AudioProcessingModule):
+            raise TypeError(
+                f"process_batch: modules[{i}] must be an AudioProcessingModule, got "
+                f"{type(module).__name__}"
+            )
+        if id(module) in seen:
+            raise ValueError(f"process_batch: modules[{i}] appears twice (one module per stream)")
+        seen.add(id(module))
+    try:
+        for module, frame in zip(modules, frames):
+            if not module._lock.acquire(blocking=False):
+                raise RuntimeError(
+                    "process_batch: an AudioProcessingModule is already in use by another "
+                    "thread; use one module per stream"
+                )
+            locked.append(module)
+            if module._capture is None and module._fast_path_takes(frame):
+                cores.append(module._core)
+                buffers.append(frame._samples)
+            else:
+                others.append((module, frame))
+        if cores:
+            _k.process_capture_batch(cores, buffers)
+    finally:
+        for module in locked:
+            module._lock.release()
+    for module, frame in others:
+        module.process_stream(frame)

@@ -255,6 +255,40 @@ class ApmProcessor(FrameProcessor[AudioFrame]):
         self._fifo = fifo[size:]
         return _deliver(frame, fifo[:size])
 
+    def _in_place_module(self, frame: AudioFrame) -> AudioProcessingModule | None:
+        """AudioStream's hook: the module that may process ``frame`` in place, or None.
+
+        ``frame`` is a frame the stream owns (our writable AudioFrame); when it holds whole
+        10 ms blocks and nothing is held back for re-chunking, processing it in place with
+        :meth:`AudioProcessingModule.process_stream` (or, for many streams at once,
+        :func:`~livekit_audio.apm.process_batch`) gives exactly what :meth:`_process` would
+        return, without the copies. Otherwise None: the stream calls :meth:`_process`.
+
+        Raises
+        ------
+        RuntimeError
+            After :meth:`_close`.
+        """
+        if self._closed:
+            raise RuntimeError("ApmProcessor is closed")
+        runner = self._runner
+        fifo = self._fifo
+        chunker = runner._chunker
+        if (
+            (fifo is not None and len(fifo))
+            or (chunker is not None and chunker.pending_samples)
+            or runner.reverse_blocks is not None
+            or type(frame) is not AudioFrame
+            or frame._samples.readonly
+            or frame._sample_rate < 100
+            or frame._samples_per_channel % (frame._sample_rate // 100)
+        ):
+            return None
+        if fifo is None or fifo.shape[1] != frame._num_channels:
+            self._fifo = np.zeros((0, frame._num_channels), np.int16)  # as _process would
+            self._lead = 0
+        return runner.apm
+
     def _close(self) -> None:
         self._closed = True
         self._fifo = None

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import weakref
-from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -26,7 +25,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from livekit_audio._aio import QueueClosed, RingQueue, resolve_loop, spawn
+from livekit_audio._dispatch import open_batch
 from livekit_audio._log import logger
+from livekit_audio.apm_processor import ApmProcessor
 from livekit_audio.audio_frame import AudioFrame, _check_positive_int, frame_of, frame_samples
 from livekit_audio.channels import remix_channels
 from livekit_audio.frame_processor import FrameProcessor
@@ -171,7 +172,6 @@ class _Converter:
 
 # -- the reading task --------------------------------------------------------------------
 
-_STOP = object()
 _EOS = object()
 
 #: A ``from_frames`` stream pulls its iterable only while fewer frames than this (or than a
@@ -200,6 +200,26 @@ def _is_closed_processor(processor: Any) -> bool:
         return False
 
 
+def _processes_in_place(processor: Any) -> bool:
+    """Whether the stream may hand its own frames to ``processor._in_place_module`` (our
+    ApmProcessor, or a subclass that keeps its ``_process``)."""
+    return (
+        isinstance(processor, ApmProcessor)
+        and type(processor)._process is ApmProcessor._process
+        and type(processor)._in_place_module is ApmProcessor._in_place_module
+    )
+
+
+def _restored(frame: AudioFrame, original: bytes) -> AudioFrame:
+    """``frame``'s layout holding ``original``: what passes on when a processor failed."""
+    return AudioFrame._trusted(
+        memoryview(bytearray(original)).cast("h"),
+        frame.sample_rate,
+        frame.num_channels,
+        frame.samples_per_channel,
+    )
+
+
 def _as_audio_frame(out: Any) -> AudioFrame:
     if type(out) is AudioFrame:
         return out
@@ -209,10 +229,17 @@ def _as_audio_frame(out: Any) -> AudioFrame:
 
 
 class _Pipeline:
-    """Input queue -> conversion -> processor -> output queue, run by one task.
+    """Conversion -> processor -> output queue for one stream.
+
+    Frames are processed as they are fed, on the loop thread, with no task of their own
+    (the lean path): a frame a track delivers is converted, processed (in place when the
+    processor allows it, and then batched with the other streams delivered in the same
+    turn of the loop, see :mod:`livekit_audio._dispatch`) and queued for the reader, which
+    is the only task woken. With ``processor_executor`` a task (:meth:`run`) takes the
+    frames from an input queue and awaits ``_process`` in the executor, one at a time.
 
     Fed by a track (:meth:`feed`, :meth:`end`) or, for :meth:`AudioStream.from_frames`, by
-    a second task, :attr:`feeder`, that pulls an async iterable (:func:`_pump`). Holds no
+    a task, :attr:`feeder`, that pulls an async iterable (:func:`_pump`). Holds no
     reference to its :class:`AudioStream`, so a stream nobody uses can be collected while
     its tasks wind down.
     """
@@ -231,12 +258,11 @@ class _Pipeline:
         self.converter = converter
         self.capacity = capacity
         self.processor = processor
+        self.in_place = processor is not None and _processes_in_place(processor)
         self.auto_close = auto_close
         self.executor = executor
         self.stats = AudioStreamStats()
-        self.input: deque[Any] = deque()
-        self.input_waiter: asyncio.Future[None] | None = None
-        self.room_waiter: asyncio.Future[None] | None = None  # the feeder waits for room
+        self.input: RingQueue[Any] = RingQueue(capacity)  # executor mode only
         self.feeder: asyncio.Task[None] | None = None
         self.output: RingQueue[AudioFrameEvent] = RingQueue(capacity)
         self.stopping = False  # aclose (or the stream was dropped): stop at once
@@ -244,102 +270,137 @@ class _Pipeline:
         self.close_requested = False
         self.processor_closed = False
         self.inflight: concurrent.futures.Future[Any] | None = None
+        self.batched = 0  # frames of ours waiting in the open delivery batch
         self.error_burst = 0
         self.warned_closed = False
         self.failure: BaseException | None = None
-        self.task = spawn(self.run(), name=name, loop=loop)
-        self.task.add_done_callback(self._task_done)
+        self.task: asyncio.Task[None] | None = None
+        if executor is not None:
+            self.task = spawn(self.run(), name=name, loop=loop)
+            self.task.add_done_callback(self._task_done)
 
-    # called from the loop thread by tracks
+    # -- input (loop thread) ---------------------------------------------------------
+
     def feed(self, frame: Any) -> None:
         if self.stopping or self.ending:
             return
-        if self.capacity and len(self.input) >= self.capacity:
-            self.input.popleft()
-            self.stats.frames_dropped += 1
-        self.input.append(frame)
-        self._wake()
+        if self.task is not None:  # executor mode: the task converts and processes
+            if self.input.put(frame):
+                self.stats.frames_dropped += 1
+            return
+        self.stats.frames_received += 1
+        try:
+            frames = self.converter.push(frame)
+        except Exception as exc:
+            self._fail(exc)
+            return
+        for out in frames:
+            self._process(out)
 
     def end(self, error: BaseException | None = None) -> None:
         """No more input: finish what is held (or, with ``error``, raise it to the reader)."""
         if self.stopping or self.ending:
             return
         self.ending = True
-        self.input.append(_EOS if error is None else _Failure(error))
-        self._wake()
+        if self.task is not None:
+            self.input.put(_EOS if error is None else _Failure(error), force=True)
+            return
+        if self.batched:  # our frames in the open batch come before the flushed tail
+            batch = open_batch()
+            if batch is not None:
+                batch.run()
+        if error is not None:
+            self._fail(error)
+            return
+        try:
+            for out in self.converter.flush():
+                self._process(out)
+        except Exception as exc:
+            self._fail(exc)
+            return
+        self._finish()
 
-    def _wake(self) -> None:
-        waiter = self.input_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+    def _fail(self, exc: BaseException) -> None:
+        """Input failed: the reader gets ``exc`` after the frames before it."""
+        if self.failure is None:
+            self.failure = exc
+        logger.error("AudioStream input failed", exc_info=exc)
+        self.stopping = True
+        self._finish()
 
-    def _wake_feeder(self) -> None:
-        waiter = self.room_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+    def _finish(self) -> None:
+        self.output.close(discard=self.close_requested)
+        self.maybe_close_processor()
 
     async def room_for_input(self) -> None:
-        """Return once the feeder may add a frame (or the pipeline stops or ends)."""
-        limit = min(_PUMP_BACKLOG, self.capacity) if self.capacity else _PUMP_BACKLOG
-        while len(self.input) >= limit and not (self.stopping or self.ending):
-            self.room_waiter = self.loop.create_future()
-            try:
-                await self.room_waiter
-            finally:
-                self.room_waiter = None
+        """Return once the feeder may add a frame (or the pipeline stops or ends): at once
+        inline (after a turn of the loop), else once fewer than a few frames (or
+        ``capacity``) wait for conversion."""
+        if self.task is None:  # inline: each frame is converted as it is fed
+            await asyncio.sleep(0)  # let the loop run between frames of a fast iterable
+            return
+        await self.input.wait_below(min(_PUMP_BACKLOG, self.capacity) or _PUMP_BACKLOG)
 
-    async def _next(self) -> Any:
-        while True:
-            if self.stopping:
-                return _STOP
-            if self.input:
-                item = self.input.popleft()
-                if self.room_waiter is not None:
-                    self._wake_feeder()
-                return item
-            self.input_waiter = self.loop.create_future()
-            try:
-                await self.input_waiter
-            finally:
-                self.input_waiter = None
+    # -- processing --------------------------------------------------------------------
 
-    async def run(self) -> None:
-        try:
-            while True:
-                item = await self._next()
-                if item is _STOP:
-                    return
-                if item is _EOS:
-                    for frame in self.converter.flush():
-                        if self.stopping:
-                            return
-                        await self._process_and_emit(frame)
-                    return
-                if isinstance(item, _Failure):
-                    raise item.exc
-                self.stats.frames_received += 1
-                for frame in self.converter.push(item):
-                    if self.stopping:
-                        return
-                    await self._process_and_emit(frame)
-        except BaseException as exc:
-            self.failure = exc
-            raise
-        finally:
-            self.output.close(discard=self.stopping)
-
-    async def _process_and_emit(self, frame: AudioFrame) -> None:
+    def _process(self, frame: AudioFrame) -> None:
+        """Process one converted frame and queue it (inline mode)."""
         processor = self.processor
-        if processor is not None and not self.processor_closed:
-            frame = await self._apply(processor, frame)
+        if processor is None or self.processor_closed or not self._usable(processor):
+            self._emit(frame)
+            return
+        if self.in_place:
+            try:
+                module = processor._in_place_module(frame)
+            except Exception:
+                self._processor_failed(processor)
+                self._emit(frame)
+                return
+            if module is not None:
+                batch = open_batch()
+                if batch is not None:
+                    self.batched += 1
+                    batch.add(self, frame, module)
+                    return
+                try:
+                    module.process_stream(frame)
+                except Exception:
+                    self._processor_failed(processor)  # the module left the frame untouched
+                else:
+                    self._processor_ok(processor)
+                self._emit(frame)
+                return
+        original = bytes(frame._data)  # a failing processor must not corrupt the frame
+        try:
+            out = _as_audio_frame(processor._process(frame))
+        except Exception:
+            self._processor_failed(processor)
+            out = _restored(frame, original)
+        else:
+            self._processor_ok(processor)
+        self._emit(out)
+
+    def _batched_done(self, frame: AudioFrame, module: Any, ok: bool) -> None:
+        """The delivery batch processed ``frame`` (``ok``) or left it untouched."""
+        self.batched -= 1
+        if self.stopping:
+            return
+        if ok:
+            self._processor_ok(self.processor)
+        else:
+            self._processor_failed(self.processor)
+        self._emit(frame)
+
+    def _emit(self, frame: AudioFrame) -> None:
         self.stats.frames_emitted += 1
         if self.output.put(AudioFrameEvent(frame)):
             self.stats.frames_dropped += 1
 
-    async def _apply(self, processor: Any, frame: AudioFrame) -> AudioFrame:
+    def _usable(self, processor: Any) -> bool:
+        """Whether the processor is enabled and not closed by another stream."""
         try:
             if not processor.enabled:
-                return frame
+                return False
             if _is_closed_processor(processor):
                 if not self.warned_closed:
                     self.warned_closed = True
@@ -348,15 +409,54 @@ class _Pipeline:
                         "auto_close_noise_cancellation=True?); frames pass through unprocessed",
                         processor,
                     )
-                return frame
+                return False
         except Exception:
             self._processor_failed(processor)
-            return frame
-        original = bytes(frame._data)  # a failing processor must not corrupt the frame
+            return False
+        return True
+
+    def _processor_ok(self, processor: Any) -> None:
+        if self.error_burst:
+            logger.info(
+                "FrameProcessor %r recovered after %d failed frames", processor, self.error_burst
+            )
+            self.error_burst = 0
+
+    # -- executor mode -----------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Executor mode: convert, await ``_process`` in the executor, queue; in order."""
         try:
-            if self.executor is None:
-                out = processor._process(frame)
-            else:
+            while True:
+                try:
+                    item = await self.input.get()
+                except QueueClosed:
+                    return
+                if item is _EOS:
+                    for frame in self.converter.flush():
+                        if self.stopping:
+                            return
+                        await self._process_in_executor(frame)
+                    return
+                if isinstance(item, _Failure):
+                    raise item.exc
+                self.stats.frames_received += 1
+                for frame in self.converter.push(item):
+                    if self.stopping:
+                        return
+                    await self._process_in_executor(frame)
+        except BaseException as exc:
+            self.failure = exc
+            raise
+        finally:
+            self.output.close(discard=self.stopping)
+
+    async def _process_in_executor(self, frame: AudioFrame) -> None:
+        processor = self.processor
+        if processor is not None and not self.processor_closed and self._usable(processor):
+            assert self.executor is not None
+            original = bytes(frame._data)  # a failing processor must not corrupt the frame
+            try:
                 cf = self.executor.submit(processor._process, frame)
                 self.inflight = cf
                 try:
@@ -364,21 +464,13 @@ class _Pipeline:
                 finally:
                     if cf.done():  # still running only if we were cancelled meanwhile
                         self.inflight = None
-            out = _as_audio_frame(out)
-        except Exception:
-            self._processor_failed(processor)
-            return AudioFrame._trusted(
-                memoryview(bytearray(original)).cast("h"),
-                frame.sample_rate,
-                frame.num_channels,
-                frame.samples_per_channel,
-            )
-        if self.error_burst:
-            logger.info(
-                "FrameProcessor %r recovered after %d failed frames", processor, self.error_burst
-            )
-            self.error_burst = 0
-        return out
+                frame = _as_audio_frame(out)
+            except Exception:
+                self._processor_failed(processor)
+                frame = _restored(frame, original)
+            else:
+                self._processor_ok(processor)
+        self._emit(frame)
 
     def _processor_failed(self, processor: Any) -> None:
         self.stats.processor_errors += 1
@@ -399,8 +491,7 @@ class _Pipeline:
         self.stopping = True
         self.close_requested = True
         self.output.close(discard=True)
-        self._wake()
-        self._wake_feeder()
+        self.input.close(discard=True)
         if self.feeder is not None:
             self.feeder.cancel()
         self.maybe_close_processor()
@@ -418,7 +509,7 @@ class _Pipeline:
             or not self.auto_close
             or self.processor is None
             or self.processor_closed
-            or not self.task.done()
+            or (self.task is not None and not self.task.done())
         ):
             return
         inflight = self.inflight

@@ -372,14 +372,12 @@ async def test_dropped_stream_is_collected_while_its_track_lives():
     stream = la.AudioStream(track, noise_cancellation=proc)
     await source.capture_frame(ramp_frames(1)[0])
     await read_n(stream, 1)
-    task = stream._pipeline.task
     ref = weakref.ref(stream)
     del stream
     gc.collect()
     assert ref() is None  # the track's weak set did not keep it alive
     assert len(track._audio_streams) == 0
-    await until(task.done)  # its reading task wound down, and the owned processor closed
-    await until(lambda: proc.closed)
+    await until(lambda: proc.closed)  # the owned processor was closed
     await source.capture_frame(ramp_frames(1)[0])  # the track keeps working
     await source.wait_for_playout()
     assert proc.violations == []
@@ -404,7 +402,7 @@ async def test_loop_is_validated_by_every_constructor():
                 make(loop=other)  # a loop is running here, and it is not that one
         assert not track._audio_streams
         stream = la.AudioStream(track, loop=asyncio.get_running_loop())  # the running one: fine
-        assert stream._pipeline.task.get_loop() is asyncio.get_running_loop()
+        assert stream._loop is asyncio.get_running_loop()
         await stream.aclose()
     finally:
         other.close()
@@ -417,8 +415,8 @@ def test_loop_given_before_it_runs_is_used():
         track = la.LocalAudioTrack.create_audio_track("t", source)
         stream = la.AudioStream(track, sample_rate=16000, loop=loop)  # no loop running here
         followed = la.AudioStream.from_track(track=track, loop=loop)
-        assert stream._pipeline.task.get_loop() is loop
-        assert followed._pipeline.task.get_loop() is loop
+        assert stream._loop is loop
+        assert followed._loop is loop
 
         async def run():
             for f in ramp_frames(3):
@@ -450,7 +448,7 @@ def test_from_participant_accepts_loop():
         stream = la.AudioStream.from_participant(
             participant=room.local_participant, track_source=2, loop=loop
         )
-        assert stream._pipeline.task.get_loop() is loop
+        assert stream._loop is loop
         loop.run_until_complete(room.disconnect())  # the participant leaves: the stream ends
         assert loop.run_until_complete(read_all(stream)) == []
         loop.run_until_complete(stream.aclose())

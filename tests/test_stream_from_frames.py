@@ -270,7 +270,7 @@ def test_from_frames_needs_a_loop_and_accepts_one_before_it_runs():
     loop = asyncio.new_event_loop()
     try:
         stream = la.AudioStream.from_frames(frames(), sample_rate=16000, loop=loop)
-        assert stream._pipeline.task.get_loop() is loop
+        assert stream._loop is loop
         assert stream._pipeline.feeder.get_loop() is loop
         got = loop.run_until_complete(read_all(stream))
         assert sum(f.samples_per_channel for f in got) == 320

@@ -17,6 +17,7 @@ from livekit_audio._native._csrc cimport (
     la_apm_delay_samples,
     la_apm_init,
     la_apm_process_capture,
+    la_apm_process_capture_batch,
     la_apm_process_render,
     la_apm_reset,
     la_apm_set_stream_delay_ms,
@@ -36,6 +37,7 @@ from livekit_audio._native._csrc cimport (
     la_irfft,
     la_rfft,
     la_status,
+    LA_OK,
 )
 from livekit_audio._native._status cimport check_status
 
@@ -171,6 +173,59 @@ cdef class ApmCore:
             "render_buffer_ms": s.render_buffer_ms,
         }
 
+
+
+def process_capture_batch(cores, buffers):
+    """Process ``buffers[i]`` in place with ``cores[i]`` for every i, in one GIL-released call.
+
+    ``cores`` and ``buffers`` are equal-length sequences; each buffer is a writable
+    C-contiguous int16 buffer of whole 10 ms frames at its core's layout (validated by the
+    caller, ``livekit_audio.apm.process_batch``). A core may appear once. Every item is
+    attempted; the first failure is raised after all have run (the failing item's buffer is
+    untouched: the C side validates before it writes). Returns the number of items.
+    """
+    cdef Py_ssize_t n = len(cores)
+    cdef Py_ssize_t i
+    cdef Py_ssize_t entered = 0
+    cdef Py_ssize_t acquired = 0
+    cdef la_status rc = LA_OK
+    cdef ApmCore core
+    if len(buffers) != n:
+        raise ValueError(f"process_capture_batch: {n} cores but {len(buffers)} buffers")
+    if n == 0:
+        return 0
+    cdef Py_buffer *views = <Py_buffer *>PyMem_Malloc(n * sizeof(Py_buffer))
+    cdef la_apm **apms = <la_apm **>PyMem_Malloc(n * sizeof(la_apm *))
+    cdef int16_t **data = <int16_t **>PyMem_Malloc(n * sizeof(int16_t *))
+    cdef int64_t *counts = <int64_t *>PyMem_Malloc(n * sizeof(int64_t))
+    cdef la_status *status = <la_status *>PyMem_Malloc(n * sizeof(la_status))
+    core_list = list(cores)
+    try:
+        if views == NULL or apms == NULL or data == NULL or counts == NULL or status == NULL:
+            raise MemoryError("cannot allocate the batch tables")
+        for i in range(n):
+            core = <ApmCore?>core_list[i]
+            core._enter()
+            entered += 1
+            PyObject_GetBuffer(buffers[i], &views[i], PyBUF_SIMPLE | PyBUF_WRITABLE)
+            acquired += 1
+            apms[i] = core.apm
+            data[i] = <int16_t *>views[i].buf
+            counts[i] = views[i].len // (2 * core.num_channels)
+        with nogil:
+            rc = la_apm_process_capture_batch(apms, data, counts, status, n)
+    finally:
+        for i in range(acquired):
+            PyBuffer_Release(&views[i])
+        for i in range(entered):
+            (<ApmCore>core_list[i])._busy = False
+        PyMem_Free(views)
+        PyMem_Free(apms)
+        PyMem_Free(data)
+        PyMem_Free(counts)
+        PyMem_Free(status)
+    check_status(rc, "audio processing failed")
+    return n
 
 def rfft(const float[::1] x):
     """Test hook: our real FFT of a power-of-two-length float32 array (numpy's convention)."""

@@ -132,6 +132,9 @@ cdef extern from "la_dsp.h" nogil:
     void la_apm_reset(la_apm *apm) noexcept
     int32_t la_apm_delay_samples(const la_apm *apm) noexcept
     la_status la_apm_process_capture(la_apm *apm, int16_t *data, int64_t n_frames) noexcept
+    la_status la_apm_process_capture_batch(la_apm *const *apms, int16_t *const *data,
+                                           const int64_t *n_frames, la_status *status,
+                                           int64_t n) noexcept
     la_status la_apm_process_render(la_apm *apm, const int16_t *data, int64_t n_frames,
                                     int32_t num_channels) noexcept
     void la_apm_set_stream_delay_ms(la_apm *apm, int32_t delay_ms) noexcept
