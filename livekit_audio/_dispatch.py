@@ -13,6 +13,7 @@ before the readers are woken. One loop wake-up per 10 ms serves every call.
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import weakref
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from livekit_audio._log import logger
 from livekit_audio.apm import AudioProcessingModule, process_batch
 from livekit_audio.audio_frame import AudioFrame
 
-__all__ = ["DeliveryBatch", "Dispatcher", "dispatcher_for", "open_batch"]
+__all__ = ["DeliveryBatch", "Dispatcher", "TimedCall", "dispatcher_for", "open_batch", "run_batched"]
 
 
 class BatchClient(Protocol):
@@ -81,6 +82,22 @@ class DeliveryBatch:
                 logger.exception("delivering a processed frame to %r failed", client)
 
 
+#: Timed dispatches are rounded up to this grid of the loop's clock (seconds).
+TIMER_GRAIN_S = 0.001
+
+
+class TimedCall:
+    """A callback :meth:`Dispatcher.at` will run; :meth:`cancel` stops it."""
+
+    __slots__ = ("callback",)
+
+    def __init__(self, callback: Callable[[], Any]) -> None:
+        self.callback: Callable[[], Any] | None = callback
+
+    def cancel(self) -> None:
+        self.callback = None
+
+
 _LOCAL = threading.local()
 
 
@@ -98,12 +115,13 @@ class Dispatcher:
     it. An exception from a callback is logged and does not stop the others.
     """
 
-    __slots__ = ("_loop", "_pending", "_armed", "__weakref__")
+    __slots__ = ("_loop", "_pending", "_armed", "_timed", "__weakref__")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = weakref.ref(loop)  # the loop's registry holds us: never keep it alive
         self._pending: list[Callable[[], Any]] = []
         self._armed = False
+        self._timed: dict[float, list[TimedCall]] = {}  # due time -> calls
 
     def soon(self, callback: Callable[[], Any]) -> None:
         """Run ``callback()`` in the loop's next dispatch (loop thread only)."""
@@ -114,12 +132,28 @@ class Dispatcher:
                 self._armed = True
                 loop.call_soon(self.dispatch)
 
-    def at(self, when: float, callback: Callable[[], Any]) -> asyncio.TimerHandle:
-        """Run ``callback()`` in the first dispatch after loop time ``when``."""
+    def at(self, when: float, callback: Callable[[], Any]) -> TimedCall:
+        """Run ``callback()`` in a dispatch at loop time ``when`` (rounded up to the next
+        :data:`TIMER_GRAIN_S`, so that callbacks due at nearly the same time, e.g. every
+        source's next frame, run in one dispatch and one batch)."""
         loop = self._loop()
         if loop is None:
             raise RuntimeError("the dispatcher's event loop is gone")
-        return loop.call_at(when, self.soon, callback)
+        due = math.ceil(when / TIMER_GRAIN_S) * TIMER_GRAIN_S
+        call = TimedCall(callback)
+        calls = self._timed.get(due)
+        if calls is None:
+            calls = self._timed[due] = []
+            loop.call_at(due, self._fire, due)
+        calls.append(call)
+        return call
+
+    def _fire(self, due: float) -> None:
+        for call in self._timed.pop(due, ()):
+            if call.callback is not None:
+                self._pending.append(call.callback)
+        if self._pending and not self._armed:
+            self.dispatch()  # already in a callback of the loop: no need to wait a turn
 
     def dispatch(self) -> None:
         """Run everything pending (and what that asks for) in one batch."""

@@ -9,11 +9,13 @@ the tracks hand them to their AudioStreams and, when published, to the room's su
 from __future__ import annotations
 
 import asyncio
+import math
 import weakref
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable
 
-from livekit_audio._aio import resolve_loop, spawn
+from livekit_audio._aio import resolve_loop
+from livekit_audio._dispatch import Dispatcher, TimedCall, dispatcher_for
 from livekit_audio._log import logger
 from livekit_audio.audio_frame import AudioFrame, _check_positive_int, frame_samples
 
@@ -21,6 +23,15 @@ if TYPE_CHECKING:
     from livekit_audio.track import LocalAudioTrack
 
 __all__ = ["AudioSource"]
+
+#: A frame due this soon is delivered now: the source's clock is kept (the frame still
+#: starts where the previous one ends), and sources whose frames are due within this window
+#: are delivered in one dispatch, so their streams are processed in one batch.
+_EARLY_S = 0.001
+#: A frame captured at most this long after the previous one played out still starts where
+#: it ended (the source keeps its clock through capture jitter); after a longer underrun
+#: playout restarts at the capture.
+_RESUME_S = 0.020
 
 
 class AudioSource:
@@ -95,17 +106,17 @@ class AudioSource:
         self._queue: deque[AudioFrame] = deque()
         self._queued = 0  # samples per channel in _queue, including the frame playing now
         self._playing: AudioFrame | None = None
-        self._play_end = 0.0  # loop time at which the frame playing now has played out
+        self._play_end = -math.inf  # loop time at which the last frame delivered plays out
         self._tracks: weakref.WeakSet[LocalAudioTrack] = weakref.WeakSet()
         self._playout_listeners: list[Callable[[AudioFrame], object]] = []
         self._closed = False
-        self._task: asyncio.Task[None] | None = None
+        self._dispatcher: Dispatcher | None = None  # the loop's, from the first capture
+        self._timer: TimedCall | None = None  # the next playout, when one is due
+        self._asked = False  # a playout is asked of the dispatcher
         # created lazily on the running loop
         self._space: asyncio.Event | None = None  # set when the queue has room
         self._idle: asyncio.Event | None = None  # set when everything has played out
-        self._ready: asyncio.Event | None = None  # set when the queue is non-empty
         self._capture_lock: asyncio.Lock | None = None  # keeps concurrent captures in order
-        self._sleep: asyncio.Future[None] | None = None
 
     @property
     def sample_rate(self) -> int:
@@ -159,17 +170,15 @@ class AudioSource:
             )
 
     def _ensure_started(self) -> None:
-        if self._task is not None:
+        if self._dispatcher is not None:
             return
+        assert self._loop is not None
         self._space = asyncio.Event()
         self._space.set()
         self._idle = asyncio.Event()
         self._idle.set()
-        self._ready = asyncio.Event()
         self._capture_lock = asyncio.Lock()
-        self._task = spawn(
-            self._playout(), name=f"AudioSource playout {id(self):#x}", loop=self._loop
-        )
+        self._dispatcher = dispatcher_for(self._loop)
 
     async def capture_frame(self, frame: Any) -> None:
         """Queue ``frame`` for playout, waiting while the queue is full.
@@ -224,9 +233,12 @@ class AudioSource:
                 raise RuntimeError("AudioSource was closed while capture_frame waited")
             self._queue.append(copy)
             self._queued += n
-            assert self._idle is not None and self._ready is not None
+            assert self._idle is not None
             self._idle.clear()
-            self._ready.set()
+            loop = self._loop
+            assert loop is not None
+            if self._playing is None or self._play_end <= loop.time() + _EARLY_S:
+                self._ask()
 
     def clear_queue(self) -> None:
         """Discard every frame not yet played out (the frame playing now stops at once).
@@ -236,8 +248,10 @@ class AudioSource:
         self._queue.clear()
         self._queued = 0
         self._playing = None
-        if self._sleep is not None and not self._sleep.done():
-            self._sleep.set_result(None)
+        self._play_end = -math.inf  # new audio starts when it comes
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._wake_all()
 
     def _wake_all(self) -> None:
@@ -265,61 +279,77 @@ class AudioSource:
             return
         self._closed = True
         self.clear_queue()
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                if not task.cancelled():  # our own caller was cancelled
-                    raise
         for track in list(self._tracks):
             track._end()
 
-    async def _playout(self) -> None:
-        loop = asyncio.get_running_loop()
-        assert self._ready is not None
-        clock = loop.time()
-        while True:
-            if not self._queue:
-                self._ready.clear()
-                await self._ready.wait()
-                continue
-            frame = self._queue[0]
-            now = loop.time()
-            if clock < now:  # underrun (or first frame): restart the clock at now
-                clock = now
-            self._playing = frame
-            clock += frame.samples_per_channel / self._sample_rate
-            self._play_end = clock
-            for track in list(self._tracks):
-                try:
-                    track._deliver(frame)
-                except Exception:
-                    logger.exception("AudioSource: delivering a frame to %r failed", track)
-            for listener in list(self._playout_listeners):
-                try:
-                    listener(frame)
-                except Exception:
-                    logger.exception("AudioSource: playout listener %r failed", listener)
-            self._sleep = loop.create_future()
-            delay = clock - loop.time() if self._realtime else 0.0
-            handle = loop.call_later(max(delay, 0.0), _resolve, self._sleep)
+    # -- playout (run by the loop's dispatcher, no task of its own) ---------------------
+
+    def _ask(self) -> None:
+        """Have the dispatcher run :meth:`_play` in its next turn (once)."""
+        if not self._asked and self._dispatcher is not None:
+            self._asked = True
+            self._dispatcher.soon(self._play)
+
+    def _play(self) -> None:
+        """Retire the frame that has played out and deliver the next one, if it is due.
+
+        A frame starts when the one before it ends, so the source keeps real time exactly
+        (timer and capture jitter do not accumulate); after an underrun longer than
+        :data:`_RESUME_S` the next frame starts when it arrives. Not real time: one frame
+        per turn of the loop.
+        """
+        self._asked = False
+        if self._timer is not None:  # (asked by a capture before the timer came)
+            self._timer.cancel()
+            self._timer = None
+        loop = self._loop
+        if self._closed or loop is None:
+            return
+        now = loop.time()
+        if self._playing is not None:
+            if self._realtime and self._play_end > now + _EARLY_S:
+                self._wait_until(self._play_end)
+                return
+            self._retire()
+        if not self._queue:
+            return
+        frame = self._queue[0]
+        start = self._play_end if self._play_end >= now - _RESUME_S else now
+        self._playing = frame
+        self._play_end = start + frame.samples_per_channel / self._sample_rate
+        self._deliver(frame)
+        if not self._realtime:
+            self._play_end = now
+            loop.call_soon(self._ask)  # the next frame in the next turn
+        elif self._playing is frame:  # (a listener may have cleared the queue)
+            self._wait_until(self._play_end)
+
+    def _wait_until(self, when: float) -> None:
+        assert self._dispatcher is not None
+        if self._timer is None:
+            self._timer = self._dispatcher.at(when - _EARLY_S, self._play)
+
+    def _retire(self) -> None:
+        frame = self._playing
+        assert frame is not None and self._space is not None and self._idle is not None
+        self._playing = None
+        self._queue.popleft()
+        self._queued -= frame.samples_per_channel
+        self._space.set()
+        if not self._queue:
+            self._idle.set()
+
+    def _deliver(self, frame: AudioFrame) -> None:
+        for track in list(self._tracks):
             try:
-                await self._sleep
-            finally:
-                handle.cancel()
-                self._sleep = None
-            if self._playing is frame:  # not cleared meanwhile
-                self._playing = None
-                self._queue.popleft()
-                self._queued -= frame.samples_per_channel
-                assert self._space is not None and self._idle is not None
-                self._space.set()
-                if not self._queue:
-                    self._idle.set()
-            else:
-                clock = loop.time()  # cleared meanwhile: new audio starts now
+                track._deliver(frame)
+            except Exception:
+                logger.exception("AudioSource: delivering a frame to %r failed", track)
+        for listener in list(self._playout_listeners):
+            try:
+                listener(frame)
+            except Exception:
+                logger.exception("AudioSource: playout listener %r failed", listener)
 
     def add_playout_listener(self, listener: Callable[[AudioFrame], object]) -> None:
         """Call ``listener(frame)`` for every frame as it plays out (e.g. an echo reference).
@@ -343,7 +373,3 @@ class AudioSource:
             f"queued_duration={self.queued_duration:.3f})"
         )
 
-
-def _resolve(fut: asyncio.Future[None]) -> None:
-    if not fut.done():
-        fut.set_result(None)

@@ -17,6 +17,7 @@ import functools
 import weakref
 from typing import TYPE_CHECKING, Any
 
+from livekit_audio._dispatch import run_batched
 from livekit_audio.audio_frame import AudioFrame, frame_samples
 
 if TYPE_CHECKING:
@@ -94,10 +95,13 @@ class _Ticker:
         if loop is None:
             return
         now = loop.time()
-        for playout in list(self._playouts):
-            playout._on_tick(now)
+        run_batched(lambda: self._run(now))  # streams' frames of this tick: one batch
         if self._playouts:
             self._arm()
+
+    def _run(self, now: float) -> None:
+        for playout in list(self._playouts):
+            playout._on_tick(now)
 
 
 _TICKERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Ticker] = (

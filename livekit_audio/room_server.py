@@ -21,7 +21,8 @@ import secrets
 import weakref
 from typing import TYPE_CHECKING
 
-from livekit_audio._aio import QueueClosed, RingQueue, spawn
+from livekit_audio._aio import QueueClosed, RingQueue
+from livekit_audio._dispatch import dispatcher_for
 from livekit_audio._log import logger
 from livekit_audio._token import TokenClaims, TokenError, check_secret, mint_token, verify_token
 from livekit_audio.audio_frame import AudioFrame
@@ -91,7 +92,13 @@ class _Published:
 
 
 class _Link:
-    """Publisher -> one subscriber: a bounded queue and the task that drains it."""
+    """Publisher -> one subscriber: frames in transit, delivered in the loop's next dispatch.
+
+    A bounded queue stands for the network path: frames pushed in one turn of the loop
+    reach the subscriber's remote track in the next (all links of a loop in one dispatch,
+    see :mod:`livekit_audio._dispatch`); a subscriber that falls further behind than the
+    queue holds loses its oldest frames (counted, logged once per burst).
+    """
 
     def __init__(self, published: _Published, subscriber: _Session, capacity: int) -> None:
         self.published = published
@@ -106,7 +113,8 @@ class _Link:
         )
         self.queue: RingQueue[AudioFrame] = RingQueue(capacity)
         self.burst = 0
-        self.task = spawn(self._run(), name=f"subscription {published.sid}->{subscriber.identity}")
+        self.dispatcher = dispatcher_for(asyncio.get_running_loop())
+        self.asked = False
 
     @property
     def dropped(self) -> int:
@@ -123,21 +131,30 @@ class _Link:
             self.burst += 1
         elif self.burst and len(self.queue) <= 1:
             self.burst = 0
+        self._ask()
 
     def close(self) -> None:
         """No more frames: deliver what is queued, then end the remote track."""
         self.queue.close()
+        self._ask()
 
-    async def _run(self) -> None:
-        try:
-            while True:
-                try:
-                    frame = await self.queue.get()
-                except QueueClosed:
-                    return
-                self.track._deliver(frame)
-        finally:
-            self.track._end()
+    def _ask(self) -> None:
+        if not self.asked:
+            self.asked = True
+            self.dispatcher.soon(self._drain)
+
+    def _drain(self) -> None:
+        self.asked = False
+        queue = self.queue
+        while True:
+            try:
+                frame = queue.get_nowait()
+            except IndexError:
+                return
+            except QueueClosed:
+                self.track._end()
+                return
+            self.track._deliver(frame)
 
 
 class LocalRoomServer:

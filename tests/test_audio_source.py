@@ -290,7 +290,7 @@ def test_loop_is_the_fourth_positional_argument_as_in_livekit():
 
         got = loop.run_until_complete(run())  # built before the loop ran, used on it
         assert np.array_equal(got.to_ndarray(), ramp_frames(1)[0].to_ndarray())
-        assert source._task is not None and source._task.get_loop() is loop
+        assert source._loop is loop and source._dispatcher is not None
         loop.run_until_complete(source.aclose())
     finally:
         loop.close()
