@@ -240,9 +240,28 @@ class AudioFrame:
     def _proto_info(self) -> Any:
         """``livekit.rtc``'s buffer description of this frame (zero-copy), so
         ``rtc.AudioSource.capture_frame`` accepts our frames. Needs the ``livekit`` extra."""
-        from livekit_audio.integrations.livekit import rtc_buffer_info
+        return self._rtc_frame()._proto_info()
 
-        return rtc_buffer_info(self)
+    def _rtc_frame(self) -> Any:
+        """A ``livekit.rtc.AudioFrame`` on this frame's memory, no copy (the livekit bridge's
+        ``to_rtc_frame``). A frame viewing part of a larger buffer (a numpy slice, say)
+        first moves to a ``bytearray`` of its own: LiveKit copies such views on
+        construction, and a copy made inside a call would not outlive the call. ``userdata``
+        is the same dict. Needs the ``livekit`` extra."""
+        from livekit import rtc
+
+        view = self._data
+        owner = view.obj
+        if view.readonly or not isinstance(owner, bytearray) or len(owner) != view.nbytes:
+            self._data = bytearray(view)
+            view = self._data
+        return rtc.AudioFrame(
+            view,
+            self._sample_rate,
+            self._num_channels,
+            self._samples_per_channel,
+            userdata=self._userdata,
+        )
 
     @staticmethod
     def create(sample_rate: int, num_channels: int, samples_per_channel: int) -> AudioFrame:

@@ -598,12 +598,24 @@ def _is_rtc_track(track: Any) -> bool:
     return not isinstance(track, Track) and type(track).__module__.startswith("livekit.rtc")
 
 
-def _stream_from_rtc_track(track: Any, **kwargs: Any) -> AudioStream:
-    """Our stream over a ``livekit.rtc`` track, built by the bridge (imported only here, so
-    ``livekit`` is never imported unless such a track is used)."""
-    from livekit_audio.integrations.livekit import stream_from_rtc_track
+#: The rate a ``livekit.rtc`` track is read at: WebRTC's own, so LiveKit does not resample
+#: (our resampler, framing and processor do the rest).
+RTC_STREAM_RATE_HZ = 48000
 
-    return stream_from_rtc_track(track, **kwargs)
+
+def _stream_from_rtc_track(
+    track: Any, *, num_channels: int = 1, loop: asyncio.AbstractEventLoop | None = None,
+    **kwargs: Any,
+) -> AudioStream:
+    """Our stream over a ``livekit.rtc`` track: LiveKit's own ``rtc.AudioStream`` at 48 kHz
+    read as a :meth:`AudioStream.from_frames` iterable (``livekit`` is imported only here, so
+    only when such a track is used; ``aclose()`` closes LiveKit's stream too)."""
+    from livekit import rtc
+
+    frames = rtc.AudioStream(
+        track, sample_rate=RTC_STREAM_RATE_HZ, num_channels=num_channels, loop=loop
+    )
+    return AudioStream.from_frames(frames, num_channels=num_channels, loop=loop, **kwargs)
 
 
 # -- the public stream -------------------------------------------------------------------
@@ -724,7 +736,7 @@ class AudioStream:
     """
 
     def __new__(cls, track: Any = None, *args: Any, **kwargs: Any) -> AudioStream:
-        # A livekit.rtc track is read through the bridge, which builds the stream (an
+        # A livekit.rtc track is read through LiveKit's own stream (the stream built is an
         # instance of this class, so __init__ runs on it again and returns at once).
         if track is not None and _is_rtc_track(track):
             kwargs.update(zip(_POSITIONAL, args))
@@ -747,7 +759,7 @@ class AudioStream:
         processor_executor: concurrent.futures.Executor | None = None,
     ) -> None:
         if _is_rtc_track(track):
-            return  # built by __new__ through the livekit bridge
+            return  # built by __new__ over LiveKit's stream
         if not isinstance(track, Track):
             raise TypeError(
                 f"track must be a LocalAudioTrack or RemoteAudioTrack, got {type(track).__name__}"

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping
 
 from livekit_audio._errors import LivekitAudioError
 from livekit_audio._event_emitter import EventEmitter
+from livekit_audio._token import TokenError
 from livekit_audio.participant import LocalParticipant, PublishTrackError, RemoteParticipant
 from livekit_audio.track import LocalAudioTrack, RemoteAudioTrack, Track, TrackSource
 from livekit_audio.track_publication import LocalTrackPublication, RemoteTrackPublication
@@ -58,6 +59,9 @@ __all__ = [
     "Room",
     "RoomOptions",
 ]
+
+#: The LocalRoomServers of this process by URL (a server registers itself; rooms look up).
+_SERVERS: weakref.WeakValueDictionary[str, LocalRoomServer] = weakref.WeakValueDictionary()
 
 EventTypes = Literal[
     "participant_connected",
@@ -243,14 +247,11 @@ class Room(EventEmitter[EventTypes]):
             API key, no room-join grant, a room the server does not host, or the room is
             already connected. Nothing is joined.
         """
-        from livekit_audio._token import TokenError
-        from livekit_audio.room_server import _lookup_server
-
         if self.isconnected():
             raise ConnectError("room is already connected; disconnect() first")
         if not isinstance(url, str):
             raise ConnectError(f"url must be a str, got {type(url).__name__}")
-        server = _lookup_server(url)
+        server = _SERVERS.get(url.rstrip("/"))
         if server is None:
             raise ConnectError(f"no LocalRoomServer at {url!r} in this process")
         await asyncio.sleep(0)  # the signalling round trip

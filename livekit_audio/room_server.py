@@ -27,20 +27,13 @@ from livekit_audio._log import logger
 from livekit_audio._token import TokenClaims, TokenError, check_secret, mint_token, verify_token
 from livekit_audio.audio_frame import AudioFrame
 from livekit_audio.participant import PublishTrackError
-from livekit_audio.room import DisconnectReason, Room, RoomOptions
+from livekit_audio.room import _SERVERS, DisconnectReason, Room, RoomOptions
 from livekit_audio.track import LocalAudioTrack, RemoteAudioTrack, TrackSource
 
 if TYPE_CHECKING:
     from livekit_audio.track_publication import LocalTrackPublication
 
 __all__ = ["LocalRoomServer"]
-
-_SERVERS: weakref.WeakValueDictionary[str, LocalRoomServer] = weakref.WeakValueDictionary()
-
-
-def _lookup_server(url: str) -> LocalRoomServer | None:
-    return _SERVERS.get(url.rstrip("/"))
-
 
 def _sid(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(6)}"
