@@ -16,6 +16,7 @@ from livekit_audio.apm_processor import ApmProcessor, ApmStage
 from livekit_audio.audio_frame import AudioFrame, combine_audio_frames
 from livekit_audio.audio_source import AudioSource
 from livekit_audio.audio_stream import AudioFrameEvent, AudioStream, AudioStreamStats
+from livekit_audio.convert import StreamConverter
 from livekit_audio.frame_chunker import FrameChunker
 from livekit_audio.frame_processor import FrameProcessor, NoiseCancellationOptions
 from livekit_audio.integrations import _rtc_hook
@@ -95,6 +96,7 @@ __all__ = [
     "RemoteTrackPublication",
     "Room",
     "RoomOptions",
+    "StreamConverter",
     "Track",
     "TrackKind",
     "TrackPublication",

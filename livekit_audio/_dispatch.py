@@ -23,7 +23,14 @@ from livekit_audio._log import logger
 from livekit_audio.apm import AudioProcessingModule, process_batch
 from livekit_audio.audio_frame import AudioFrame
 
-__all__ = ["DeliveryBatch", "Dispatcher", "TimedCall", "dispatcher_for", "open_batch", "run_batched"]
+__all__ = [
+    "DeliveryBatch",
+    "Dispatcher",
+    "TimedCall",
+    "dispatcher_for",
+    "open_batch",
+    "run_batched",
+]
 
 
 class BatchClient(Protocol):

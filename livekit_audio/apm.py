@@ -28,9 +28,9 @@ import enum
 import functools
 import math
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from collections.abc import Sequence
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -726,7 +726,7 @@ def process_batch(modules: Sequence[AudioProcessingModule], frames: Sequence[Any
             raise ValueError(f"process_batch: modules[{i}] appears twice (one module per stream)")
         seen.add(id(module))
     try:
-        for module, frame in zip(modules, frames):
+        for module, frame in zip(modules, frames, strict=True):
             if not module._lock.acquire(blocking=False):
                 raise RuntimeError(
                     "process_batch: an AudioProcessingModule is already in use by another "

@@ -12,7 +12,8 @@ import asyncio
 import math
 import weakref
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from livekit_audio._aio import resolve_loop
 from livekit_audio._dispatch import Dispatcher, TimedCall, dispatcher_for

@@ -28,10 +28,16 @@ from livekit_audio._aio import QueueClosed, RingQueue, resolve_loop, spawn
 from livekit_audio._dispatch import open_batch
 from livekit_audio._log import logger
 from livekit_audio.apm_processor import ApmProcessor
-from livekit_audio.audio_frame import AudioFrame, _check_positive_int, frame_of, frame_samples
-from livekit_audio.channels import remix_channels
+from livekit_audio.audio_frame import (
+    AudioFrame,
+    _check_positive_int,
+    frame_layout,
+    frame_of,
+    frame_samples,
+)
+from livekit_audio.convert import StreamConverter
 from livekit_audio.frame_processor import FrameProcessor
-from livekit_audio.resampler import AudioResampler, _check_channels, _check_rate
+from livekit_audio.resampler import _check_channels, _check_rate
 from livekit_audio.track import RemoteAudioTrack, Track, TrackSource
 
 if TYPE_CHECKING:
@@ -75,99 +81,6 @@ class AudioStreamStats:
     frames_emitted: int = 0
     frames_dropped: int = 0
     processor_errors: int = 0
-
-
-# -- conversion ------------------------------------------------------------------------
-
-
-class _Converter:
-    """Rate, channel and frame-size conversion of one stream (state: resampler, leftovers)."""
-
-    def __init__(self, sample_rate: int, num_channels: int, frame_size: int | None) -> None:
-        self._rate = sample_rate
-        self._channels = num_channels
-        self._frame_size = frame_size  # samples per channel of every output frame, or None
-        self._in_format: tuple[int, int] | None = None
-        self._resampler: AudioResampler | None = None
-        self._pending = bytearray()  # output-format samples not yet a whole frame
-
-    def push(self, frame: Any) -> list[AudioFrame]:
-        rate, channels = int(frame.sample_rate), int(frame.num_channels)
-        out: list[np.ndarray] = []
-        if self._in_format != (rate, channels):
-            out.extend(self._flush_resampler())
-            self._in_format = (rate, channels)
-            self._resampler = None
-            if rate != self._rate:
-                self._resampler = AudioResampler(
-                    rate, self._rate, num_channels=min(channels, self._channels)
-                )
-        n = int(frame.samples_per_channel)
-        if n:
-            out.extend(self._convert(frame, n, channels))
-        return self._chunk(out)
-
-    def _convert(self, frame: Any, n: int, channels: int) -> list[np.ndarray]:
-        resampler = self._resampler
-        if resampler is not None and channels <= self._channels and type(frame) is AudioFrame:
-            ys = [f.to_ndarray() for f in resampler.push(frame)]  # the resampler's fast path
-        else:
-            x = np.frombuffer(frame_samples(frame), dtype=np.int16).reshape(n, channels)
-            if channels > self._channels:
-                x = remix_channels(x, self._channels)  # down-mix first: fewer channels to resample
-            if resampler is not None:
-                ys = [f.to_ndarray() for f in resampler.push(x)]
-            elif channels == self._channels:
-                ys = [x.copy()]  # pass-through: the reader gets its own writable copy
-            else:
-                ys = [x]  # down-mixed into a new array, or up-mixed below into one
-        if channels < self._channels:
-            ys = [remix_channels(y, self._channels) for y in ys]
-        return ys
-
-    def _flush_resampler(self) -> list[np.ndarray]:
-        if self._resampler is None or self._in_format is None:
-            return []
-        ys = [f.to_ndarray() for f in self._resampler.flush()]
-        if self._in_format[1] < self._channels:
-            ys = [remix_channels(y, self._channels) for y in ys]
-        return ys
-
-    def _chunk(self, arrays: list[np.ndarray]) -> list[AudioFrame]:
-        arrays = [a for a in arrays if len(a)]
-        if self._frame_size is None:
-            return [AudioFrame.from_ndarray(a, self._rate) for a in arrays]
-        for a in arrays:
-            self._pending += np.ascontiguousarray(a).tobytes()
-        step = self._frame_size * self._channels * 2
-        frames = []
-        whole = len(self._pending) // step * step
-        if whole:
-            block = memoryview(bytearray(self._pending[:whole])).cast("h")
-            del self._pending[:whole]
-            per = self._frame_size * self._channels
-            for i in range(0, len(block), per):
-                frames.append(
-                    AudioFrame._trusted(
-                        block[i : i + per], self._rate, self._channels, self._frame_size
-                    )
-                )
-        return frames
-
-    def flush(self) -> list[AudioFrame]:
-        """Everything held back (resampler tail, then a last, possibly short, frame)."""
-        frames = self._chunk(self._flush_resampler())
-        self._resampler = None
-        self._in_format = None
-        if self._pending:
-            n = len(self._pending) // (2 * self._channels)
-            frames.append(
-                AudioFrame._trusted(
-                    memoryview(bytearray(self._pending)).cast("h"), self._rate, self._channels, n
-                )
-            )
-            self._pending.clear()
-        return frames
 
 
 # -- the reading task --------------------------------------------------------------------
@@ -246,7 +159,7 @@ class _Pipeline:
 
     def __init__(
         self,
-        converter: _Converter,
+        output_format: tuple[int, int, int | None],
         capacity: int,
         processor: Any,
         auto_close: bool,
@@ -255,7 +168,8 @@ class _Pipeline:
         loop: asyncio.AbstractEventLoop,
     ) -> None:
         self.loop = loop
-        self.converter = converter
+        self.output_format = output_format  # (rate, channels, samples per frame or None)
+        self.converter: StreamConverter | None = None  # built for the first frame's format
         self.capacity = capacity
         self.processor = processor
         self.in_place = processor is not None and _processes_in_place(processor)
@@ -290,7 +204,7 @@ class _Pipeline:
             return
         self.stats.frames_received += 1
         try:
-            frames = self.converter.push(frame)
+            frames = self._convert(frame)
         except Exception as exc:
             self._fail(exc)
             return
@@ -313,12 +227,27 @@ class _Pipeline:
             self._fail(error)
             return
         try:
-            for out in self.converter.flush():
+            for out in self._flush():
                 self._process(out)
         except Exception as exc:
             self._fail(exc)
             return
         self._finish()
+
+    def _convert(self, frame: Any) -> list[AudioFrame]:
+        """The stream's frames for the next input frame (any format: a change of format
+        releases the old resampler's tail first, and frame sizes stay exact across it)."""
+        rate, channels, _ = frame_layout(frame)
+        converter = self.converter
+        if converter is None:
+            converter = self.converter = StreamConverter(rate, channels, *self.output_format)
+            return converter.push(frame)
+        if rate != converter.input_rate or channels != converter.input_channels:
+            return converter.set_input_format(rate, channels) + converter.push(frame)
+        return converter.push(frame)
+
+    def _flush(self) -> list[AudioFrame]:
+        return [] if self.converter is None else self.converter.flush()
 
     def _fail(self, exc: BaseException) -> None:
         """Input failed: the reader gets ``exc`` after the frames before it."""
@@ -433,7 +362,7 @@ class _Pipeline:
                 except QueueClosed:
                     return
                 if item is _EOS:
-                    for frame in self.converter.flush():
+                    for frame in self._flush():
                         if self.stopping:
                             return
                         await self._process_in_executor(frame)
@@ -441,7 +370,7 @@ class _Pipeline:
                 if isinstance(item, _Failure):
                     raise item.exc
                 self.stats.frames_received += 1
-                for frame in self.converter.push(item):
+                for frame in self._convert(item):
                     if self.stopping:
                         return
                     await self._process_in_executor(frame)
@@ -833,7 +762,7 @@ class AudioStream:
         self._participant_gone = False
         self._closed = False
         self._pipeline = _Pipeline(
-            _Converter(sample_rate, num_channels, frame_size),
+            (sample_rate, num_channels, frame_size),
             self._capacity,
             noise_cancellation,
             self._auto_close,

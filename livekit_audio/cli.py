@@ -6,8 +6,9 @@ Sub-commands
     Read ``IN`` (WAV of any PCM width, mu-law/A-law WAV, MP3, AAC, Ogg Opus/Vorbis, FLAC,
     WebM, MP4, or anything else libsndfile reads; decoded by :mod:`livekit_audio.codecs`)
     block by block as int16, cut it into frames of
-    ``--frame-ms`` milliseconds, push them through the processing stages (channel conversion,
-    :class:`~livekit_audio.AudioResampler`, the APM for ``--hpf/--ns/--agc``) and write every
+    ``--frame-ms`` milliseconds, push them through the processing stages (rate and channel
+    conversion by a :class:`~livekit_audio.convert.StreamConverter`, the APM for
+    ``--hpf/--ns/--agc``) and write every
     frame that comes out to ``OUT`` as it goes: 16-bit PCM in the format its extension names
     (``.wav``, ``.flac``, ``.aiff``, ...), or Ogg Vorbis (``.ogg``), Ogg Opus (``.opus``) or
     MP3 (``.mp3``). A corrupt or truncated input is an error, never a shorter output.
@@ -48,22 +49,20 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, NoReturn, Protoc
 import numpy as np
 
 from livekit_audio import __version__
-from livekit_audio.audio_frame import AudioFrame
-from livekit_audio.channels import remix_channels
 from livekit_audio.apm import (
     SUPPORTED_SAMPLE_RATES,
     AudioProcessingModule,
     NoiseSuppressionLevel,
 )
 from livekit_audio.apm_processor import ApmStage
+from livekit_audio.audio_frame import AudioFrame
 from livekit_audio.cli_devices import DeviceCommandError, add_device_commands
+from livekit_audio.convert import StreamConverter
 from livekit_audio.resampler import (
     MAX_CHANNELS,
     MAX_SAMPLE_RATE_HZ,
     MIN_SAMPLE_RATE_HZ,
-    AudioResampler,
     AudioResamplerQuality,
-    resample,
 )
 
 if TYPE_CHECKING:
@@ -75,7 +74,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CLIError",
-    "ChannelConverter",
     "DEMO_CLIP",
     "DEMO_OUTPUT",
     "ENGINES",
@@ -152,7 +150,8 @@ class _ArgumentParser(argparse.ArgumentParser):
 class Stage(Protocol):
     """One processing step of the pipeline: frames in, frames out, a tail on flush.
 
-    :class:`~livekit_audio.AudioResampler` is a stage as it is. A stage may hold samples back
+    :class:`~livekit_audio.convert.StreamConverter` and
+    :class:`~livekit_audio.AudioResampler` are stages as they are. A stage may hold samples back
     (return fewer or no frames from :meth:`push`) and must return them from :meth:`flush`.
     """
 
@@ -163,102 +162,6 @@ class Stage(Protocol):
     def flush(self) -> list[AudioFrame]:
         """Return whatever is held back at the end of the stream."""
         ...
-
-
-class ChannelConverter:
-    """A stage that changes the channel count of frames.
-
-    Down-mixing (``n`` channels to mono) averages the channels, rounding to nearest (ties to
-    even). Up-mixing (mono to ``n`` channels) duplicates the mono channel. Equal counts pass
-    frames through unchanged.
-
-    Parameters
-    ----------
-    input_channels, output_channels : int
-        Channel counts, >= 1.
-
-    Raises
-    ------
-    ValueError
-        If a count is < 1, or the conversion is neither ``n -> 1`` nor ``1 -> n``.
-    """
-
-    def __init__(self, input_channels: int, output_channels: int) -> None:
-        if input_channels < 1 or output_channels < 1:
-            raise ValueError(
-                f"channel counts must be >= 1, got {input_channels} -> {output_channels}"
-            )
-        if input_channels != output_channels and 1 not in (input_channels, output_channels):
-            raise ValueError(
-                f"cannot convert {input_channels} channels to {output_channels}: only "
-                "down-mixing to mono and up-mixing from mono are supported"
-            )
-        self.input_channels = input_channels
-        self.output_channels = output_channels
-
-    def convert(self, samples: np.ndarray) -> np.ndarray:
-        """Convert an int16 array of shape ``(n, input_channels)``.
-
-        Parameters
-        ----------
-        samples : numpy.ndarray, int16
-            Shape ``(n, input_channels)``.
-
-        Returns
-        -------
-        numpy.ndarray
-            int16, C-contiguous, shape ``(n, output_channels)``. The input itself when the
-            counts are equal.
-
-        Raises
-        ------
-        ValueError
-            If ``samples`` does not have ``input_channels`` columns.
-        """
-        if samples.ndim != 2 or samples.shape[1] != self.input_channels:
-            raise ValueError(
-                f"expected shape (n, {self.input_channels}), got {samples.shape}"
-            )
-        return remix_channels(samples, self.output_channels)
-
-    def push(self, frame: AudioFrame) -> list[AudioFrame]:
-        """Convert one frame.
-
-        Parameters
-        ----------
-        frame : AudioFrame
-            A frame with ``input_channels`` channels.
-
-        Returns
-        -------
-        list of AudioFrame
-            The converted frame (the input frame itself when the counts are equal).
-
-        Raises
-        ------
-        ValueError
-            If the frame has the wrong channel count.
-        """
-        if frame.num_channels != self.input_channels:
-            raise ValueError(
-                f"frame has {frame.num_channels} channels, expected {self.input_channels}"
-            )
-        if self.input_channels == self.output_channels:
-            return [frame]
-        return [AudioFrame.from_ndarray(self.convert(frame.to_ndarray()), frame.sample_rate)]
-
-    def flush(self) -> list[AudioFrame]:
-        """Nothing is held back.
-
-        Returns
-        -------
-        list of AudioFrame
-            Always empty.
-        """
-        return []
-
-    def __repr__(self) -> str:
-        return f"ChannelConverter({self.input_channels} -> {self.output_channels})"
 
 
 def _push_through(frames: list[AudioFrame], stages: Sequence[Stage]) -> list[AudioFrame]:
@@ -701,9 +604,11 @@ def build_stages(
 ) -> list[Stage]:
     """The processing stages for one stream, in order.
 
-    Channel conversion runs before the resampler when it down-mixes and after it when it
-    up-mixes, so the resampler handles the fewest channels. New stages (high-pass filter,
-    noise suppression, gain control, echo cancellation) are added here.
+    First a :class:`~livekit_audio.convert.StreamConverter` (rate and channel conversion:
+    down-mixing before the resampler and up-mixing after it, so the resampler handles the
+    fewest channels; every conversion :func:`~livekit_audio.channels.remix_channels` does).
+    New stages (high-pass filter, noise suppression, gain control, echo cancellation) are
+    added here.
 
     Parameters
     ----------
@@ -727,33 +632,24 @@ def build_stages(
     Raises
     ------
     CLIError
-        On an unsupported channel conversion or channel count, or a rate pair the
-        resampler rejects.
+        On an unsupported channel count, or a rate pair the resampler rejects.
     """
-    try:
-        mixer = ChannelConverter(input_channels, output_channels)
-    except ValueError as exc:
-        raise CLIError(f"{name}: {exc}") from None
-    resampled_channels = min(input_channels, output_channels)
-    if resampled_channels > MAX_CHANNELS:
+    if output_channels > MAX_CHANNELS:
         raise CLIError(
-            f"{name} has {input_channels} channels; at most {MAX_CHANNELS} are supported "
-            "(use --channels 1 to down-mix)"
+            f"{name} has {input_channels} channels; at most {MAX_CHANNELS} output channels are "
+            f"supported (use --channels N with N <= {MAX_CHANNELS} to down-mix)"
         )
     try:
-        resampler = AudioResampler(
-            input_rate, output_rate, num_channels=resampled_channels, quality=quality
+        converter = StreamConverter(
+            input_rate, input_channels, output_rate, output_channels, quality=quality
         )
     except ValueError as exc:
+        if output_rate == input_rate:
+            raise CLIError(f"{name}: {exc}") from None
         raise CLIError(
             f"cannot resample {input_rate} Hz -> {output_rate} Hz, unsupported rate pair ({exc})"
         ) from None
-    if output_channels < input_channels:
-        stages: list[Stage] = [mixer, resampler]
-    elif output_channels > input_channels:
-        stages = [resampler, mixer]
-    else:
-        stages = [resampler]
+    stages: list[Stage] = [converter]
     if apm_options:
         if output_rate not in SUPPORTED_SAMPLE_RATES or output_channels > 2:
             raise CLIError(
@@ -775,8 +671,8 @@ def build_stages(
 def reference_frames(path: str, sample_rate: int) -> Iterator[AudioFrame]:
     """The far-end reference file as mono 10 ms frames at ``sample_rate`` (for --aec-reference).
 
-    The file is read whole, down-mixed to mono and resampled with :func:`livekit_audio.resample`;
-    the last frame is zero-padded.
+    The file is read whole and converted by a :class:`~livekit_audio.convert.StreamConverter`
+    (down-mixed to mono, resampled at MEDIUM quality); the last frame is zero-padded.
 
     Raises
     ------
@@ -787,16 +683,16 @@ def reference_frames(path: str, sample_rate: int) -> Iterator[AudioFrame]:
     with source:
         _check_rate(f"{path}: reference sample rate", int(source.samplerate))
         rate = int(source.samplerate)
+        channels = int(source.channels)
         data = source.read(dtype="int16", always_2d=True)
-    mono = remix_channels(np.ascontiguousarray(data), 1)[:, 0]
-    if rate != sample_rate:
-        mono = resample(mono, rate, sample_rate)
-    hop = sample_rate // 100
-    mono = np.concatenate([mono, np.zeros((-len(mono)) % hop, np.int16)])
-    return (
-        AudioFrame.from_ndarray(mono[i : i + hop].copy(), sample_rate)
-        for i in range(0, len(mono), hop)
-    )
+    try:
+        converter = StreamConverter(rate, channels, sample_rate, 1, sample_rate // 100)
+    except ValueError as exc:
+        raise CLIError(
+            f"{path}: cannot convert the reference to {sample_rate} Hz ({exc})"
+        ) from None
+    frames = converter.push(data) + converter.flush(pad=True)
+    return iter(frames)
 
 
 def process_file(
@@ -813,7 +709,7 @@ def process_file(
     aec_reference: str | os.PathLike[str] | None = None,
     stream_delay_ms: int | None = None,
 ) -> ProcessResult:
-    """Stream an audio file through channel conversion and the resampler into another file.
+    """Stream an audio file through rate and channel conversion (and the APM) into another file.
 
     Parameters
     ----------
@@ -828,8 +724,10 @@ def process_file(
         Output rate in Hz, within [1000, 768000]; default the input's (frames pass
         through the resampler unchanged).
     channels : int, optional
-        Output channel count, 1 to 8; default the input's. Only ``n -> 1`` (average) and
-        ``1 -> n`` (duplicate) conversions are supported.
+        Output channel count, 1 to 8; default the input's. Any input count converts
+        (:func:`~livekit_audio.channels.remix_channels`): down-mixing averages input channels
+        ``j, j + N, j + 2N, ...`` into output channel ``j`` (all of them into mono), up-mixing
+        copies input channel ``j % n_in`` into output channel ``j`` (mono into every one).
     quality : AudioResamplerQuality or str
         Resampler preset (quick, low, medium, high, very_high; case-insensitive).
     frame_ms : float
@@ -1059,7 +957,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     process.add_argument(
         "--channels", metavar="N", type=int, default=None,
-        help="output channels: N -> 1 averages, 1 -> N duplicates (default: the input's)",
+        help="output channels, 1..8: fewer average the input channels (input channel j goes "
+        "to output j mod N), more repeat them (output j is input j mod n_in); default: the "
+        "input's",
     )
     process.add_argument(
         "--quality", metavar="Q", default="medium",

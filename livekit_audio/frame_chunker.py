@@ -1,14 +1,143 @@
-"""FrameChunker: turns frames of any size into frames of one exact size (e.g. 10 ms)."""
+"""FrameChunker: turns frames of any size into frames of one exact size (e.g. 10 ms).
+
+:class:`_FrameRing` is the package's one re-chunking buffer: :class:`FrameChunker` and
+:class:`~livekit_audio.convert.StreamConverter` both cut their frames with it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from livekit_audio.audio_frame import AudioFrame, _check_positive_int, frame_layout, frame_samples
 
 __all__ = ["FrameChunker"]
+
+#: Room of a re-chunking buffer beyond two frames, in int16 samples (interleaved); larger
+#: pushes grow it for as long as they last.
+_RING_SLACK = 4096
+#: Largest initial (and steady-state) room of a re-chunking buffer, in int16 samples.
+_RING_MAX = 1 << 16
+
+
+class _FrameRing:
+    """Int16 interleaved samples held until they make frames of exactly ``size`` samples per
+    channel (package-private: the re-chunking of FrameChunker and StreamConverter).
+
+    ``samples[start:fill]`` (an ``'h'`` memoryview; ``data`` is the same memory as bytes) is
+    what is held. A writer takes a writable view of the room after it (:meth:`reserve`, or
+    ``samples[fill:fill + count]`` once ``fill + count <= len(samples)``, else
+    :meth:`make_room` first), writes there (a resampler writes its output straight in) and
+    adds what it wrote to ``fill``; :meth:`cut` copies every whole frame out and leaves the
+    rest where it is. The held samples move to the front only when the room after them runs
+    out, so a steady stream costs one copy and one allocation per push that completes a
+    frame, nothing else. Every frame returned owns a new ``bytearray``: nothing handed out
+    aliases this buffer.
+    """
+
+    __slots__ = ("channels", "data", "fill", "rate", "room", "samples", "size", "start", "step")
+
+    def __init__(self, rate: int, channels: int, size: int) -> None:
+        self.rate = rate
+        self.channels = channels
+        self.size = size
+        self.step = size * channels  # int16 samples per output frame
+        self.room = min(2 * self.step + _RING_SLACK, _RING_MAX)  # steady-state capacity
+        self._alloc(self.room)
+        self.start = 0
+        self.fill = 0
+
+    def _alloc(self, capacity: int) -> None:
+        self.data = memoryview(bytearray(2 * capacity))
+        self.samples = self.data.cast("h")
+
+    @property
+    def held(self) -> int:
+        """Samples per channel held (always fewer than ``size`` after :meth:`cut`)."""
+        return (self.fill - self.start) // self.channels
+
+    def reserve(self, count: int) -> memoryview:
+        """A writable int16 view of ``count`` samples (interleaved) right after the held ones;
+        add what is written there to ``fill``."""
+        if self.fill + count > len(self.samples):
+            self.make_room(count)
+        fill = self.fill
+        return self.samples[fill : fill + count]
+
+    def make_room(self, count: int) -> None:
+        """Move the held samples to the front, growing the buffer if ``count`` more samples
+        still would not fit (it shrinks back in :meth:`cut` once the large push is over)."""
+        start, fill = self.start, self.fill
+        held = fill - start
+        samples = self.samples
+        if held + count > len(samples):
+            self._alloc(max(held + count, 2 * len(samples)))
+            self.samples[:held] = samples[start:fill]
+        elif held:
+            samples[:held] = samples[start:fill]  # memoryview assignment: a memmove
+        self.start = 0
+        self.fill = held
+
+    def append(self, samples: Any) -> None:
+        """Copy in a flat C-contiguous int16 buffer (``'h'`` memoryview or 1-D ndarray)."""
+        n = len(samples)
+        view = self.reserve(n)  # (may move what is held: before reading fill)
+        view[:] = samples
+        self.fill += n
+
+    def cut(self) -> list[AudioFrame]:
+        """Every whole frame held, oldest first, copied out (one new buffer for all)."""
+        start, fill, step = self.start, self.fill, self.step
+        whole = (fill - start) // step
+        if not whole:
+            return []
+        end = start + whole * step
+        block = memoryview(bytearray(self.data[2 * start : 2 * end])).cast("h")
+        rate, channels, size = self.rate, self.channels, self.size
+        if whole == 1:
+            frames = [AudioFrame._trusted(block, rate, channels, size)]
+        else:
+            frames = [
+                AudioFrame._trusted(block[i : i + step], rate, channels, size)
+                for i in range(0, whole * step, step)
+            ]
+        if end == fill:
+            self.start = self.fill = 0
+        else:
+            self.start = end
+        if len(self.samples) > self.room:
+            self._shrink()
+        return frames
+
+    def _shrink(self) -> None:
+        """Back to the steady-state room after a large push, once the rest fits easily."""
+        start, fill = self.start, self.fill
+        held = fill - start
+        if held > self.room // 2:
+            return
+        old = self.samples
+        self._alloc(self.room)
+        self.samples[:held] = old[start:fill]
+        self.start = 0
+        self.fill = held
+
+    def rest(self, *, pad: bool = False) -> AudioFrame | None:
+        """The held remainder as one frame (zero-padded to ``size`` when ``pad``), or None
+        when nothing is held; the buffer is empty afterwards."""
+        start, fill = self.start, self.fill
+        if fill == start:
+            return None
+        held = fill - start
+        n = self.size if pad else held // self.channels
+        out = bytearray(2 * n * self.channels)
+        out[: 2 * held] = self.data[2 * start : 2 * fill]
+        self.clear()
+        return AudioFrame._trusted(memoryview(out).cast("h"), self.rate, self.channels, n)
+
+    def clear(self) -> None:
+        """Drop everything held."""
+        self.start = self.fill = 0
+        if len(self.samples) > self.room:
+            self._alloc(self.room)
 
 
 class FrameChunker:
@@ -55,7 +184,7 @@ class FrameChunker:
         self._sample_rate = sample_rate
         self._num_channels = num_channels
         self._size = size
-        self._pending = np.zeros((0, num_channels), dtype=np.int16)
+        self._ring = _FrameRing(sample_rate, num_channels, size)
 
     @property
     def sample_rate(self) -> int:
@@ -75,7 +204,7 @@ class FrameChunker:
     @property
     def pending_samples(self) -> int:
         """Samples per channel held until a whole frame is available."""
-        return len(self._pending)
+        return self._ring.held
 
     def push(self, frame: Any) -> list[AudioFrame]:
         """Add a frame; return every whole frame now available (possibly none).
@@ -93,29 +222,14 @@ class FrameChunker:
                 f"FrameChunker expected {self._sample_rate} Hz, {self._num_channels} ch; got "
                 f"{rate} Hz, {channels} ch"
             )
-        incoming = np.frombuffer(frame_samples(frame), dtype=np.int16).reshape(
-            -1, self._num_channels
-        )
-        data = np.concatenate([self._pending, incoming]) if len(self._pending) else incoming
-        whole = len(data) // self._size * self._size
-        out = [
-            AudioFrame.from_ndarray(data[i : i + self._size].copy(), self._sample_rate)
-            for i in range(0, whole, self._size)
-        ]
-        self._pending = data[whole:].copy()
-        return out
+        ring = self._ring
+        ring.append(frame_samples(frame))
+        return ring.cut()
 
     def flush(self, *, pad: bool = True) -> list[AudioFrame]:
         """Return the held remainder as one frame (zero-padded to full size when ``pad``).
 
         Returns ``[]`` when nothing is held. The chunker is empty afterwards.
         """
-        if not len(self._pending):
-            return []
-        rest = self._pending
-        if pad:
-            rest = np.concatenate(
-                [rest, np.zeros((self._size - len(rest), self._num_channels), np.int16)]
-            )
-        self._pending = np.zeros((0, self._num_channels), dtype=np.int16)
-        return [AudioFrame.from_ndarray(np.ascontiguousarray(rest), self._sample_rate)]
+        frame = self._ring.rest(pad=pad)
+        return [] if frame is None else [frame]

@@ -19,14 +19,15 @@ import numpy as np
 
 from livekit_audio._log import logger
 from livekit_audio._native import _mix as _k
-from livekit_audio.audio_frame import AudioFrame, _common_layout, frame_of, frame_samples
-from livekit_audio.channels import remix_channels
-from livekit_audio.resampler import (
-    MAX_CHANNELS,
-    MAX_SAMPLE_RATE_HZ,
-    MIN_SAMPLE_RATE_HZ,
-    AudioResampler,
+from livekit_audio.audio_frame import (
+    AudioFrame,
+    _common_layout,
+    frame_layout,
+    frame_of,
+    frame_samples,
 )
+from livekit_audio.convert import StreamConverter
+from livekit_audio.resampler import MAX_CHANNELS, MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ
 
 __all__ = ["AudioMixer", "MAX_GAIN", "mix_frames"]
 
@@ -81,8 +82,7 @@ class _Input:
         "kept_up_blocks",
         "task",
         "space",
-        "resampler",
-        "resampler_channels",
+        "converter",
     )
 
     def __init__(self, source: Any, iterator: AsyncIterator[Any], gain: float) -> None:
@@ -101,8 +101,8 @@ class _Input:
         self.kept_up_blocks = 0
         self.task: asyncio.Task[None] | None = None
         self.space: asyncio.Future[None] | None = None  # set when the reader waits for room
-        self.resampler: AudioResampler | None = None
-        self.resampler_channels = 0
+        # converts frames in another format than the mixer's (None while they match)
+        self.converter: StreamConverter | None = None
 
     def take(self, n: int) -> Any:
         """The next ``n`` samples (interleaved) as one buffer; zero-padded past the end."""
@@ -215,11 +215,11 @@ class AudioMixer:
     **Streams.** A stream is any async iterable (or async iterator) of
     :class:`AudioFrame`-like objects (``livekit.rtc.AudioFrame`` included), or of events with
     a ``.frame`` attribute such as the ``AudioFrameEvent`` an ``AudioStream`` yields. Frames
-    at another sample rate are resampled with :class:`AudioResampler` (MEDIUM quality) and
-    frames with another channel count are down-mixed (channels averaged, all of them into
-    mono) or up-mixed (channel ``j % c_in`` copied), so nothing is rejected. A stream may
-    change its rate or channel count mid-stream; the held-back resampler tail is flushed
-    first, so no sample is lost.
+    in another format are converted by a :class:`~livekit_audio.convert.StreamConverter`
+    (as in ``AudioStream``): resampled with :class:`AudioResampler` (MEDIUM quality),
+    down-mixed (channels averaged, all of them into mono) or up-mixed (channel ``j % c_in``
+    copied), so nothing is rejected. A stream may change its rate or channel count
+    mid-stream; the held-back resampler tail is flushed first, so no sample is lost.
 
     **Timing.** A block is mixed as soon as every stream has a full block buffered. A stream
     that has not delivered one within ``stream_timeout_ms`` of the mixer starting to wait
@@ -494,7 +494,7 @@ class AudioMixer:
                     type(frame) is AudioFrame
                     and frame._sample_rate == rate
                     and frame._num_channels == channels
-                    and inp.resampler is None
+                    and inp.converter is None
                 ):
                     # the per-frame fast path: same layout, just queue the samples
                     n = frame._samples_per_channel
@@ -519,55 +519,39 @@ class AudioMixer:
             logger.warning(
                 "AudioMixer: stream %r raised; treating it as ended", inp.source, exc_info=True
             )
-        self._flush_resampler(inp)
+        self._flush_converter(inp)
         inp.eof = True
         self._wake()
 
     def _append(self, inp: _Input, frame: Any) -> None:
-        """Convert one frame to the mixer's rate and layout and queue its samples."""
-        n = int(frame.samples_per_channel)
-        if n == 0:
-            return
-        rate = int(frame.sample_rate)
-        channels = int(frame.num_channels)
-        data = frame._samples if type(frame) is AudioFrame else frame_samples(frame)
-        if rate == self._sample_rate and inp.resampler is None:
-            if channels == self._num_channels:
-                # copied unless immutable: a producer may reuse its buffer after yielding
-                view = data if data.readonly else memoryview(data.tobytes()).cast("h")
-                self._push(inp, view)
+        """Queue one frame's samples, converted to the mixer's rate and layout when needed."""
+        rate, channels, n = frame_layout(frame)
+        converter = inp.converter
+        if converter is not None and (
+            converter.input_rate != rate or converter.input_channels != channels
+        ):
+            self._flush_converter(inp)  # the stream changed format: its held tail goes first
+            converter = None
+        if converter is None:
+            if rate == self._sample_rate and channels == self._num_channels:
+                if n:
+                    data = frame_samples(frame)
+                    # copied unless immutable: a producer may reuse its buffer after yielding
+                    self._push(inp, data if data.readonly else memoryview(data.tobytes()).cast("h"))
                 return
-            x = remix_channels(np.frombuffer(data, dtype=np.int16).reshape(n, channels), self._num_channels)
-            self._push(inp, memoryview(np.ascontiguousarray(x).reshape(-1)))
-            return
-        x = np.frombuffer(data, dtype=np.int16).reshape(n, channels)
-        if channels > self._num_channels:
-            x = remix_channels(x, self._num_channels)  # down-mix first: fewer channels to resample
-        work_channels = x.shape[1]
-        if rate == self._sample_rate:
-            self._flush_resampler(inp)  # back at the mixer's rate: release the held tail
-            self._push_remixed(inp, x if x.base is None else x.copy())  # own the samples
-            return
-        rs = inp.resampler
-        if rs is None or rs.input_rate != rate or inp.resampler_channels != work_channels:
-            self._flush_resampler(inp)
-            rs = inp.resampler = AudioResampler(rate, self._sample_rate, num_channels=work_channels)
-            inp.resampler_channels = work_channels
-        for out in rs.push(np.ascontiguousarray(x)):
-            self._push_remixed(inp, out.to_ndarray())
+            converter = inp.converter = StreamConverter(
+                rate, channels, self._sample_rate, self._num_channels
+            )
+        for out in converter.push(frame):
+            self._push(inp, frame_samples(out))
 
-    def _flush_resampler(self, inp: _Input) -> None:
-        rs = inp.resampler
-        if rs is None:
+    def _flush_converter(self, inp: _Input) -> None:
+        converter = inp.converter
+        if converter is None:
             return
-        inp.resampler = None
-        for out in rs.flush():
-            self._push_remixed(inp, out.to_ndarray())
-
-    def _push_remixed(self, inp: _Input, x: np.ndarray) -> None:
-        if x.shape[1] != self._num_channels:
-            x = remix_channels(x, self._num_channels)
-        self._push(inp, memoryview(np.ascontiguousarray(x).reshape(-1)))
+        inp.converter = None
+        for out in converter.flush():
+            self._push(inp, frame_samples(out))
 
     def _push(self, inp: _Input, view: memoryview) -> None:
         if len(view):

@@ -104,6 +104,7 @@ MAX_PHASES: int = _k.MAX_PHASES
 MAX_TAPS: int = _k.MAX_TAPS
 
 _BACKENDS = ("native", "soxr")
+_FORMAT_S16 = _k.FORMAT_S16
 _filters: dict[tuple[int, int, AudioResamplerQuality], Any] = {}
 _filters_lock = threading.Lock()
 
@@ -128,11 +129,11 @@ def _check_rate(name: str, rate: object) -> int:
     return int(rate)
 
 
-def _check_channels(num_channels: object) -> int:
+def _check_channels(num_channels: object, name: str = "num_channels") -> int:
     if isinstance(num_channels, bool) or not isinstance(num_channels, (int, np.integer)):
-        raise TypeError(f"num_channels must be an int, got {type(num_channels).__name__}")
+        raise TypeError(f"{name} must be an int, got {type(num_channels).__name__}")
     if not 1 <= num_channels <= _k.MAX_CHANNELS:
-        raise ValueError(f"num_channels must be within [1, {_k.MAX_CHANNELS}], got {num_channels}")
+        raise ValueError(f"{name} must be within [1, {_k.MAX_CHANNELS}], got {num_channels}")
     return int(num_channels)
 
 
@@ -429,6 +430,52 @@ class AudioResampler:
             return [data]
         # a copy, so a caller reusing its buffer never changes frames it already received
         return self._frames(memoryview(bytearray(samples)).cast("h"), n_in)
+
+    # -- package-private: the hot path of livekit_audio.convert.StreamConverter, which keeps
+    # its own output buffer, so the kernel writes straight into it (no intermediate frame).
+    # Native backend with unequal rates only (the converter makes no resampler otherwise).
+    # No lock: the native state's own busy flag refuses overlapping calls (RuntimeError), and
+    # the kernel refuses an output buffer smaller than it needs instead of writing past it.
+
+    def _no_native_state(self) -> RuntimeError:
+        return RuntimeError(
+            "direct output needs the native backend and unequal rates, got "
+            f"{self._backend!r} at {self._input_rate} -> {self._output_rate} Hz"
+        )
+
+    def _output_count(self, n_in: int) -> int:
+        """Frames :meth:`_process_into` writes for ``n_in`` more input frames."""
+        state = self._state
+        if state is None:
+            raise self._no_native_state()
+        return state.output_count(n_in)
+
+    def _process_into(self, samples: Any, out: Any) -> int:
+        """Resample validated samples into ``out``; returns the frames written.
+
+        ``samples``: C-contiguous int16 buffer of whole ``num_channels`` frames at
+        ``input_rate``. ``out``: writable C-contiguous int16 buffer with room for at least
+        :meth:`_output_count` frames. Same output as :meth:`push`.
+        """
+        state = self._state
+        if state is None:
+            raise self._no_native_state()
+        return state.process(samples, out, _FORMAT_S16)
+
+    def _flush_count(self) -> int:
+        """Frames :meth:`_flush_into` writes."""
+        state = self._state
+        if state is None:
+            raise self._no_native_state()
+        return state.flush_count()
+
+    def _flush_into(self, out: Any) -> int:
+        """:meth:`flush` into ``out`` (room for :meth:`_flush_count` frames); returns the
+        frames written. The resampler is reset afterwards, as by :meth:`flush`."""
+        state = self._state
+        if state is None:
+            raise self._no_native_state()
+        return state.flush(out, _FORMAT_S16)
 
     def flush(self) -> list[AudioFrame]:
         """Return the held-back tail (the input is padded with silence) and reset.

@@ -38,8 +38,9 @@ import asyncio
 import enum
 import types
 import weakref
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 from livekit_audio._errors import LivekitAudioError
 from livekit_audio._event_emitter import EventEmitter

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import weakref
 from typing import TYPE_CHECKING
 
 from livekit_audio._aio import QueueClosed, RingQueue

@@ -13,6 +13,7 @@ from helpers import load_speech
 
 import livekit_audio
 from livekit_audio import cli
+from livekit_audio.channels import remix_channels
 
 SPEECH = "allison_demo-instruct_16k.wav"
 
@@ -318,13 +319,33 @@ def test_bad_channel_count(
     _assert_error(status, out, err, "channels")
 
 
-def test_unsupported_channel_conversion(
-    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(("c_in", "c_out", "rate"), [(2, 3, None), (6, 2, 16000), (3, 2, None)])
+def test_every_remix_conversion_is_accepted(
+    c_in: int,
+    c_out: int,
+    rate: int | None,
+    tmp_path: Path,
+    rng: np.random.Generator,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    src = _write(tmp_path / "st.wav", rng.integers(-100, 100, (800, 2), dtype=np.int16), 8000)
-    status, out, err = _run(capsys, "process", src, "-o", tmp_path / "o.wav", "--channels", 3)
-    _assert_error(status, out, err, "2 channels to 3")
-    assert not (tmp_path / "o.wav").exists()
+    """Conversions that are neither n -> 1 nor 1 -> n (2 -> 3 used to be refused): the output
+    is remix_channels of the input (down-mixed before the resampler), as in AudioStream."""
+    x = rng.integers(-8000, 8000, (8000, c_in), dtype=np.int16)
+    src = _write(tmp_path / "multi.wav", x, 8000)
+    out_path = tmp_path / "o.wav"
+    argv = ["process", src, "-o", out_path, "--channels", c_out, "--frame-ms", 7]
+    if rate is not None:
+        argv += ["--sample-rate", rate]
+    status, out, err = _run(capsys, *argv)
+    assert status == 0, err
+    assert f", {c_out} ch, " in out
+    y, out_rate = _read(out_path)
+    expected = remix_channels(x, c_out)
+    if rate is not None:
+        expected = livekit_audio.resample(remix_channels(x, min(c_in, c_out)), 8000, rate)
+        expected = remix_channels(expected, c_out)
+    assert out_rate == (rate or 8000)
+    np.testing.assert_array_equal(y, expected)
 
 
 @pytest.mark.parametrize("frame_ms", ["0", "-10", "1000.5", "1e9", "nan", "abc"])

@@ -22,7 +22,6 @@ import soundfile as sf  # type: ignore[import-untyped]
 from helpers import load_speech
 
 from livekit_audio.audio_frame import AudioFrame
-from livekit_audio.audio_stream import _Converter
 from livekit_audio.codecs import (
     AudioStreamDecoder,
     DecodeError,
@@ -31,6 +30,7 @@ from livekit_audio.codecs import (
     ulaw_encode,
 )
 from livekit_audio.codecs._pool import FairPool, shared_pool
+from livekit_audio.convert import StreamConverter
 
 av = pytest.importorskip("av")
 T = TypeVar("T")
@@ -204,6 +204,25 @@ def test_wav_after_wav_keeps_decoding(speech: tuple[np.ndarray, int]) -> None:
     assert abs(len(y) - (16000 + 48000)) <= 1  # 24000 samples at 8 kHz become 48000 at 16 kHz
 
 
+def test_frames_stay_exact_across_a_concatenated_file_in_another_format(
+    speech: tuple[np.ndarray, int],
+) -> None:
+    """WAV at 16 kHz mono, then WAV at 8 kHz stereo: every 10 ms frame but the last holds
+    exactly 160 samples (the converter keeps framing across the change), and the samples are
+    the two files converted one after the other."""
+    x, rate = speech
+    a = x[:16001]
+    b = np.stack([x[16001:24000], -x[16001:24000]], axis=1)
+    data = encode_sf(a, rate, "WAV", "PCM_16") + encode_sf(b, 8000, "WAV", "PCM_16")
+    frames, error = run(decode_all(data, sample_rate=16000, num_channels=1, frame_size_ms=10))
+    assert error is None
+    assert all(f.samples_per_channel == 160 for f in frames[:-1])
+    assert 0 < frames[-1].samples_per_channel <= 160
+    second = StreamConverter(8000, 2, 16000, 1)
+    expected = np.concatenate([a, samples(second.push(b) + second.flush())[:, 0]])
+    np.testing.assert_array_equal(samples(frames)[:, 0], expected)
+
+
 def test_riff_header_at_a_push_restarts_a_wav_of_unknown_length(
     speech: tuple[np.ndarray, int],
 ) -> None:
@@ -256,7 +275,11 @@ def test_decodes_like_ffmpegs_own_demuxer(name: str, encoded: dict[str, bytes]) 
 def test_output_goes_through_the_package_converter(encoded: dict[str, bytes]) -> None:
     data = encoded["mp3"]
     native, _ = run(decode_all(data, **NATIVE))
-    converter = _Converter(48000, 2, 480)
+    first = native[0]
+    assert {(f.sample_rate, f.num_channels) for f in native} == {
+        (first.sample_rate, first.num_channels)
+    }
+    converter = StreamConverter(first.sample_rate, first.num_channels, 48000, 2, 480)
     expected = [f for n in native for f in converter.push(n)] + converter.flush()
     frames, error = run(decode_all(data, sample_rate=48000, num_channels=2, frame_size_ms=10))
     assert error is None

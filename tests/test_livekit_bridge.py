@@ -19,6 +19,7 @@ from helpers import load_speech
 
 import livekit_audio as la
 from livekit_audio import AudioFrame, resample
+from livekit_audio.convert import StreamConverter
 
 rtc = pytest.importorskip("livekit.rtc")
 bridge = pytest.importorskip("livekit_audio.integrations.livekit")
@@ -313,6 +314,42 @@ async def test_capture_to_rtc_source_converts_and_paces(speech_dir):
     await source.aclose()
     assert captured == len(want)
     np.testing.assert_array_equal(np.concatenate(got)[: len(want)], want)
+
+
+@pytest.mark.asyncio
+async def test_capture_to_rtc_source_follows_a_format_change_with_exact_10ms_frames(rng):
+    """16 kHz mono, then 44.1 kHz stereo (441-sample frames): every frame captured is 10 ms
+    at the source's rate except the last, and nothing is lost (each part converted whole)."""
+    a = rng.integers(-9000, 9000, 3333, dtype=np.int16)
+    b = rng.integers(-9000, 9000, (4410, 2), dtype=np.int16)
+
+    async def frames():
+        for i in range(0, len(a), 320):
+            yield AudioFrame.from_ndarray(a[i : i + 320].copy(), 16000)
+        for i in range(0, len(b), 441):
+            yield AudioFrame.from_ndarray(b[i : i + 441].copy(), 44100)
+
+    captured: list[rtc.AudioFrame] = []
+
+    async def record(frame: rtc.AudioFrame) -> None:
+        captured.append(frame)
+
+    source = rtc.AudioSource(RATE, 1)
+    source.capture_frame = record  # type: ignore[method-assign]
+    total = await bridge.capture_to_rtc_source(source, frames())
+    await source.aclose()
+    sizes = [f.samples_per_channel for f in captured]
+    assert all(n == RATE // 100 for n in sizes[:-1]) and 0 < sizes[-1] <= RATE // 100
+    first, second = StreamConverter(16000, 1, RATE, 1), StreamConverter(44100, 2, RATE, 1)
+    want = np.concatenate(
+        [
+            f.to_ndarray()[:, 0]
+            for f in first.push(a) + first.flush() + second.push(b) + second.flush()
+        ]
+    )
+    got = np.concatenate([np.frombuffer(bytes(f.data), np.int16) for f in captured])
+    assert total == len(got) == len(want)
+    np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.asyncio

@@ -15,10 +15,10 @@ from collections import deque
 from typing import Any
 
 from livekit_audio.audio_frame import AudioFrame, _check_positive_int
-from livekit_audio.audio_stream import _Converter
 from livekit_audio.codecs._base import DecodeError, Demuxer
 from livekit_audio.codecs._formats import AutoDemuxer, demuxer_for
 from livekit_audio.codecs._pool import FairPool, shared_pool
+from livekit_audio.convert import StreamConverter
 from livekit_audio.resampler import _check_channels, _check_rate
 
 __all__ = ["AudioStreamDecoder", "DecodeError"]
@@ -82,8 +82,9 @@ class AudioStreamDecoder:
       bounded step at a time: no stream starves another). The event loop only moves frames.
     - **Memory.** Pushed bytes are released once parsed; decoding pauses while 256 frames
       wait for the reader.
-    - Output conversion is the one :class:`~livekit_audio.AudioStream` uses (package
-      resampler, channel mixing, exact frame sizes).
+    - Output conversion is the one :class:`~livekit_audio.AudioStream` uses, a
+      :class:`~livekit_audio.convert.StreamConverter` (package resampler, channel mixing,
+      exact frame sizes, also across a concatenated file in another format).
 
     Examples
     --------
@@ -119,7 +120,7 @@ class AudioStreamDecoder:
             )
         self._format = format
         self._demuxer: Demuxer = AutoDemuxer() if format is None else demuxer_for(format)()
-        self._converter: _Converter | None = None
+        self._converter: StreamConverter | None = None
         self._pool: FairPool = shared_pool()
         self._lock = threading.Lock()
         self._input: deque[tuple[bytes, bool]] = deque()  # (bytes, starts a push)
@@ -256,7 +257,14 @@ class AudioStreamDecoder:
                 size = None
                 if self._frame_ms is not None:
                     size = max(1, round(rate * self._frame_ms / 1000))
-                converter = self._converter = _Converter(rate, channels, size)
+                converter = self._converter = StreamConverter(
+                    f.sample_rate, f.num_channels, rate, channels, size
+                )
+            elif (f.sample_rate, f.num_channels) != (
+                converter.input_rate,
+                converter.input_channels,
+            ):  # a concatenated file in another format: frame sizes stay exact across it
+                out.extend(converter.set_input_format(f.sample_rate, f.num_channels))
             out.extend(converter.push(f))
         return out
 

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 
 from livekit_audio.audio_frame import AudioFrame
-from livekit_audio.audio_stream import _Converter
 from livekit_audio.codecs._base import DecodeError, Demuxer
 from livekit_audio.codecs._formats import AutoDemuxer, detect
 from livekit_audio.codecs.decoder import AudioStreamDecoder
+from livekit_audio.convert import StreamConverter
 
 __all__ = [
     "AudioFileReader",
@@ -147,14 +147,13 @@ async def _soundfile_frames(
     out_rate = rate if sample_rate is None else sample_rate
     out_channels = channels if num_channels is None else num_channels
     size = None if frame_ms is None else max(1, round(out_rate * frame_ms / 1000))
-    converter = _Converter(out_rate, out_channels, size)
     with sound_file:
+        converter = StreamConverter(rate, channels, out_rate, out_channels, size)
         while True:
             block = await asyncio.to_thread(sound_file.read, rate, "int16", True)
             if not len(block):
                 break
-            frame = AudioFrame.from_ndarray(np.ascontiguousarray(block), rate)
-            for out in converter.push(frame):
+            for out in converter.push(block):  # int16 (n, channels)
                 yield out
     for out in converter.flush():
         yield out
@@ -203,7 +202,7 @@ class AudioFileReader:
         self._pending: deque[np.ndarray] = deque()
         self._held = 0
         self._eof = False
-        self._converter: _Converter | None = None
+        self._converter: StreamConverter | None = None
         self._first_format: tuple[int, int] | None = None
         self._fed = 0
         try:
@@ -234,9 +233,13 @@ class AudioFileReader:
             self._eof = True
         converter = self._converter
         for f in frames:
+            layout = (f.sample_rate, f.num_channels)
             if converter is None:
-                self._first_format = (f.sample_rate, f.num_channels)
-                converter = self._converter = _Converter(f.sample_rate, f.num_channels, None)
+                self._first_format = layout
+                converter = self._converter = StreamConverter(*layout, *layout)
+            elif layout != (converter.input_rate, converter.input_channels):
+                # a concatenated file in another format: converted to the first one's
+                self._keep(converter.set_input_format(*layout))
             self._keep(converter.push(f))
         if self._eof and converter is not None:
             self._keep(converter.flush())

@@ -41,8 +41,9 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
         'pip install "livekit-audio[livekit]"'
     ) from exc
 
-from livekit_audio.audio_frame import AudioFrame, frame_of, frame_samples
-from livekit_audio.audio_stream import AudioStream, _Converter
+from livekit_audio.audio_frame import AudioFrame, frame_layout, frame_of, frame_samples
+from livekit_audio.audio_stream import AudioStream
+from livekit_audio.convert import StreamConverter
 from livekit_audio.frame_processor import FrameProcessor
 from livekit_audio.integrations import _rtc_hook
 
@@ -227,15 +228,23 @@ async def capture_to_rtc_source(source: rtc.AudioSource, frames: AsyncIterable[A
     """
     if not isinstance(source, (rtc.AudioSource, EchoReferenceSource)):
         raise TypeError(f"source must be a livekit.rtc.AudioSource, got {type(source).__name__}")
-    converter = _Converter(source.sample_rate, source.num_channels, source.sample_rate // 100)
+    rate, channels = source.sample_rate, source.num_channels
+    converter: StreamConverter | None = None
     captured = 0
     async for item in frames:
-        for out in converter.push(frame_of(item, "capture_to_rtc_source")):
-            await source.capture_frame(to_rtc_frame(out))
-            captured += out.samples_per_channel
-    for out in converter.flush():
-        await source.capture_frame(to_rtc_frame(out))
-        captured += out.samples_per_channel
+        frame = frame_of(item, "capture_to_rtc_source")
+        in_rate, in_channels, _ = frame_layout(frame)
+        if converter is None:
+            converter = StreamConverter(in_rate, in_channels, rate, channels, rate // 100)
+            out = converter.push(frame)
+        else:  # the input may change format mid-stream: 10 ms frames continue across it
+            out = converter.set_input_format(in_rate, in_channels) + converter.push(frame)
+        for converted in out:
+            await source.capture_frame(to_rtc_frame(converted))
+            captured += converted.samples_per_channel
+    for converted in converter.flush() if converter is not None else []:
+        await source.capture_frame(to_rtc_frame(converted))
+        captured += converted.samples_per_channel
     return captured
 
 
