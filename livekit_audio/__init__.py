@@ -4,7 +4,7 @@ The API follows the audio surface of LiveKit's Python SDK (``livekit.rtc``).
 """
 
 from livekit_audio._errors import DSPError, LivekitAudioError
-from livekit_audio._event_emitter import EventEmitter
+from livekit_audio.rtc._event_emitter import EventEmitter
 from livekit_audio.apm import (
     ApmStats,
     AudioProcessingError,
@@ -14,14 +14,14 @@ from livekit_audio.apm import (
 )
 from livekit_audio.apm_processor import ApmProcessor, ApmStage
 from livekit_audio.audio_frame import AudioFrame, combine_audio_frames
-from livekit_audio.audio_source import AudioSource
-from livekit_audio.audio_stream import AudioFrameEvent, AudioStream, AudioStreamStats
+from livekit_audio.rtc.audio_source import AudioSource
+from livekit_audio.rtc.audio_stream import AudioFrameEvent, AudioStream, AudioStreamStats
 from livekit_audio.convert import StreamConverter
 from livekit_audio.frame_chunker import FrameChunker
 from livekit_audio.frame_processor import FrameProcessor, NoiseCancellationOptions
 from livekit_audio.integrations import _rtc_hook
 from livekit_audio.mixer import AudioMixer, mix_frames
-from livekit_audio.participant import (
+from livekit_audio.rtc.participant import (
     LocalParticipant,
     Participant,
     PublishTrackError,
@@ -36,10 +36,10 @@ from livekit_audio.resampler import (
     AudioResamplerQuality,
     resample,
 )
-from livekit_audio.room import ConnectError, ConnectionState, DisconnectReason, Room, RoomOptions
-from livekit_audio.room_server import LocalRoomServer
+from livekit_audio.rtc.room import ConnectError, ConnectionState, DisconnectReason, Room, RoomOptions
+from livekit_audio.rtc.room_server import LocalRoomServer
 from livekit_audio.sine_wave import sine_wave_generator
-from livekit_audio.track import (
+from livekit_audio.rtc.track import (
     AudioTrack,
     LocalAudioTrack,
     RemoteAudioTrack,
@@ -47,7 +47,7 @@ from livekit_audio.track import (
     TrackKind,
     TrackSource,
 )
-from livekit_audio.track_publication import (
+from livekit_audio.rtc.track_publication import (
     LocalTrackPublication,
     RemoteTrackPublication,
     TrackPublication,

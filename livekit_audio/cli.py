@@ -354,9 +354,9 @@ async def stream_file_frames(
         Whatever reading the input or the stream raises.
     """
     from livekit_audio.apm_processor import ApmProcessor
-    from livekit_audio.audio_source import AudioSource
-    from livekit_audio.audio_stream import AudioStream
-    from livekit_audio.track import LocalAudioTrack
+    from livekit_audio.rtc.audio_source import AudioSource
+    from livekit_audio.rtc.audio_stream import AudioStream
+    from livekit_audio.rtc.track import LocalAudioTrack
 
     processor = ApmProcessor(**apm_options) if apm_options else None
     skip = limit = 0

@@ -35,9 +35,9 @@ from typing import Any
 import soundfile  # type: ignore[import-untyped]
 
 from livekit_audio.audio_frame import AudioFrame
-from livekit_audio.audio_source import AudioSource
+from livekit_audio.rtc.audio_source import AudioSource
 from livekit_audio.devices import DeviceError, MediaDevices, OutputPlayer
-from livekit_audio.track import LocalAudioTrack
+from livekit_audio.rtc.track import LocalAudioTrack
 
 __all__ = [
     "DEVICE_COMMANDS",

@@ -20,7 +20,7 @@ from helpers import load_speech
 from rtc_helpers import API_KEY, SECRET, connect, mono, ramp_frames, read_all, read_n, samples
 
 import livekit_audio as la
-from livekit_audio.playout import PLAYOUT_MAX_BURST, PLAYOUT_MAX_LAG_S, _Ticker
+from livekit_audio.rtc.playout import PLAYOUT_MAX_BURST, PLAYOUT_MAX_LAG_S, _Ticker
 
 SLOT_S = 0.010
 

@@ -16,7 +16,7 @@ from helpers import load_speech
 from rtc_helpers import RecordingProcessor, mono, read_all, read_n, samples
 
 import livekit_audio as la
-from livekit_audio.audio_stream import _PUMP_BACKLOG
+from livekit_audio.rtc.audio_stream import _PUMP_BACKLOG
 
 
 def speech_48k(speech_dir, seconds=0.5):

@@ -24,7 +24,7 @@ import numpy as np
 from livekit_audio._log import logger
 from livekit_audio.apm import AudioProcessingError, AudioProcessingModule
 from livekit_audio.audio_frame import AudioFrame
-from livekit_audio.audio_source import AudioSource
+from livekit_audio.rtc.audio_source import AudioSource
 from livekit_audio.channels import remix_channels
 from livekit_audio.devices._portaudio import StreamClock, close_stream
 from livekit_audio.devices.echo import EchoDelayEstimator, EchoReference

@@ -28,7 +28,7 @@ from livekit_audio.apm import MAX_SAMPLE_RATE_HZ as APM_MAX_RATE_HZ
 from livekit_audio.apm import MIN_SAMPLE_RATE_HZ as APM_MIN_RATE_HZ
 from livekit_audio.apm import AudioProcessingModule
 from livekit_audio.audio_frame import _check_positive_int
-from livekit_audio.audio_source import AudioSource
+from livekit_audio.rtc.audio_source import AudioSource
 from livekit_audio.devices._portaudio import (
     close_stream,
     default_device,

@@ -23,7 +23,7 @@ import numpy as np
 from livekit_audio._aio import resolve_loop, spawn
 from livekit_audio._log import logger
 from livekit_audio.audio_frame import AudioFrame, _check_positive_int
-from livekit_audio.audio_stream import AudioStream
+from livekit_audio.rtc.audio_stream import AudioStream
 from livekit_audio.devices._portaudio import (
     StreamClock,
     close_stream,

@@ -42,7 +42,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     ) from exc
 
 from livekit_audio.audio_frame import AudioFrame, frame_layout, frame_of, frame_samples
-from livekit_audio.audio_stream import AudioStream
+from livekit_audio.rtc.audio_stream import AudioStream
 from livekit_audio.convert import StreamConverter
 from livekit_audio.frame_processor import FrameProcessor
 from livekit_audio.integrations import _rtc_hook

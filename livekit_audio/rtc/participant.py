@@ -9,16 +9,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
 from livekit_audio._errors import LivekitAudioError
-from livekit_audio.track import LocalAudioTrack, Track, TrackSource
-from livekit_audio.track_publication import (
+from livekit_audio.rtc.track import LocalAudioTrack, Track, TrackSource
+from livekit_audio.rtc.track_publication import (
     LocalTrackPublication,
     RemoteTrackPublication,
     TrackPublication,
 )
 
 if TYPE_CHECKING:
-    from livekit_audio.audio_stream import AudioStream
-    from livekit_audio.room import Room
+    from livekit_audio.rtc.audio_stream import AudioStream
+    from livekit_audio.rtc.room import Room
 
 __all__ = [
     "LocalParticipant",

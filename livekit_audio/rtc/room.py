@@ -43,14 +43,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from livekit_audio._errors import LivekitAudioError
-from livekit_audio._event_emitter import EventEmitter
-from livekit_audio._token import TokenError
-from livekit_audio.participant import LocalParticipant, PublishTrackError, RemoteParticipant
-from livekit_audio.track import LocalAudioTrack, RemoteAudioTrack, Track, TrackSource
-from livekit_audio.track_publication import LocalTrackPublication, RemoteTrackPublication
+from livekit_audio.rtc._event_emitter import EventEmitter
+from livekit_audio.rtc._token import TokenError
+from livekit_audio.rtc.participant import LocalParticipant, PublishTrackError, RemoteParticipant
+from livekit_audio.rtc.track import LocalAudioTrack, RemoteAudioTrack, Track, TrackSource
+from livekit_audio.rtc.track_publication import LocalTrackPublication, RemoteTrackPublication
 
 if TYPE_CHECKING:
-    from livekit_audio.room_server import LocalRoomServer, _Session
+    from livekit_audio.rtc.room_server import LocalRoomServer, _Session
 
 __all__ = [
     "ConnectError",

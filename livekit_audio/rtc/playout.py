@@ -17,11 +17,11 @@ import functools
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from livekit_audio._dispatch import run_batched
+from livekit_audio.rtc._dispatch import run_batched
 from livekit_audio.audio_frame import AudioFrame, frame_samples
 
 if TYPE_CHECKING:
-    from livekit_audio.audio_stream import AudioStream
+    from livekit_audio.rtc.audio_stream import AudioStream
 
 __all__ = [
     "PLAYOUT_GRACE_S",

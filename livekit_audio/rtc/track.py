@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 from livekit_audio._log import logger
 from livekit_audio.audio_frame import AudioFrame
-from livekit_audio.playout import Playout
+from livekit_audio.rtc.playout import Playout
 
 if TYPE_CHECKING:
-    from livekit_audio.audio_source import AudioSource
-    from livekit_audio.audio_stream import AudioStream
-    from livekit_audio.room import Room
+    from livekit_audio.rtc.audio_source import AudioSource
+    from livekit_audio.rtc.audio_stream import AudioStream
+    from livekit_audio.rtc.room import Room
 
 __all__ = [
     "AudioTrack",
@@ -274,7 +274,7 @@ class LocalAudioTrack(Track):
         ValueError
             If ``source`` is closed.
         """
-        from livekit_audio.audio_source import AudioSource
+        from livekit_audio.rtc.audio_source import AudioSource
 
         if not isinstance(name, str):
             raise TypeError(f"name must be a str, got {type(name).__name__}")

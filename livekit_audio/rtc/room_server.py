@@ -21,16 +21,16 @@ import secrets
 from typing import TYPE_CHECKING
 
 from livekit_audio._aio import QueueClosed, RingQueue
-from livekit_audio._dispatch import dispatcher_for
+from livekit_audio.rtc._dispatch import dispatcher_for
 from livekit_audio._log import logger
-from livekit_audio._token import TokenClaims, TokenError, check_secret, mint_token, verify_token
+from livekit_audio.rtc._token import TokenClaims, TokenError, check_secret, mint_token, verify_token
 from livekit_audio.audio_frame import AudioFrame
-from livekit_audio.participant import PublishTrackError
-from livekit_audio.room import _SERVERS, DisconnectReason, Room, RoomOptions
-from livekit_audio.track import LocalAudioTrack, RemoteAudioTrack, TrackSource
+from livekit_audio.rtc.participant import PublishTrackError
+from livekit_audio.rtc.room import _SERVERS, DisconnectReason, Room, RoomOptions
+from livekit_audio.rtc.track import LocalAudioTrack, RemoteAudioTrack, TrackSource
 
 if TYPE_CHECKING:
-    from livekit_audio.track_publication import LocalTrackPublication
+    from livekit_audio.rtc.track_publication import LocalTrackPublication
 
 __all__ = ["LocalRoomServer"]
 
@@ -88,7 +88,7 @@ class _Link:
 
     A bounded queue stands for the network path: frames pushed in one turn of the loop
     reach the subscriber's remote track in the next (all links of a loop in one dispatch,
-    see :mod:`livekit_audio._dispatch`); a subscriber that falls further behind than the
+    see :mod:`livekit_audio.rtc._dispatch`); a subscriber that falls further behind than the
     queue holds loses its oldest frames (counted, logged once per burst).
     """
 
@@ -229,7 +229,7 @@ class LocalRoomServer:
         """A LiveKit-format access token for ``identity`` to join ``room`` on this server.
 
         ``ttl`` is in seconds (negative: already expired, for tests). See
-        :func:`livekit_audio._token.mint_token`.
+        :func:`livekit_audio.rtc._token.mint_token`.
         """
         return mint_token(
             self._api_key,

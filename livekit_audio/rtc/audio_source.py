@@ -16,12 +16,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from livekit_audio._aio import resolve_loop
-from livekit_audio._dispatch import Dispatcher, TimedCall, dispatcher_for
+from livekit_audio.rtc._dispatch import Dispatcher, TimedCall, dispatcher_for
 from livekit_audio._log import logger
 from livekit_audio.audio_frame import AudioFrame, _check_positive_int, frame_samples
 
 if TYPE_CHECKING:
-    from livekit_audio.track import LocalAudioTrack
+    from livekit_audio.rtc.track import LocalAudioTrack
 
 __all__ = ["AudioSource"]
 

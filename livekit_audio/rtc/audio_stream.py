@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from livekit_audio._aio import QueueClosed, RingQueue, resolve_loop, spawn
-from livekit_audio._dispatch import open_batch
+from livekit_audio.rtc._dispatch import open_batch
 from livekit_audio._log import logger
 from livekit_audio.apm_processor import ApmProcessor
 from livekit_audio.audio_frame import (
@@ -38,10 +38,10 @@ from livekit_audio.audio_frame import (
 from livekit_audio.convert import StreamConverter
 from livekit_audio.frame_processor import FrameProcessor
 from livekit_audio.resampler import _check_channels, _check_rate
-from livekit_audio.track import RemoteAudioTrack, Track, TrackSource
+from livekit_audio.rtc.track import RemoteAudioTrack, Track, TrackSource
 
 if TYPE_CHECKING:
-    from livekit_audio.participant import Participant
+    from livekit_audio.rtc.participant import Participant
 
 __all__ = ["AudioFrameEvent", "AudioStream", "AudioStreamStats"]
 
@@ -147,7 +147,7 @@ class _Pipeline:
     Frames are processed as they are fed, on the loop thread, with no task of their own
     (the lean path): a frame a track delivers is converted, processed (in place when the
     processor allows it, and then batched with the other streams delivered in the same
-    turn of the loop, see :mod:`livekit_audio._dispatch`) and queued for the reader, which
+    turn of the loop, see :mod:`livekit_audio.rtc._dispatch`) and queued for the reader, which
     is the only task woken. With ``processor_executor`` a task (:meth:`run`) takes the
     frames from an input queue and awaits ``_process`` in the executor, one at a time.
 
@@ -652,7 +652,7 @@ class AudioStream:
     behind the clock, given back at its next pause). If the loop itself was late, at most
     ``PLAYOUT_MAX_BURST`` = 5 silence frames (50 ms) are delivered at once and older owed
     silence is skipped rather than delivered in a burst. The constants and the rules are
-    in :mod:`livekit_audio.playout`.
+    in :mod:`livekit_audio.rtc.playout`.
 
     A stream made by :meth:`from_frames` delivers what its iterable yields, converted the
     same way, and ends when the iterable does.
@@ -842,7 +842,7 @@ class AudioStream:
         ValueError
             If ``track_source`` is not a TrackSource value.
         """
-        from livekit_audio.participant import Participant
+        from livekit_audio.rtc.participant import Participant
 
         if not isinstance(participant, Participant):
             raise TypeError(f"participant must be a Participant, got {type(participant).__name__}")

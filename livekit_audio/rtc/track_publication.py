@@ -6,10 +6,10 @@ import asyncio
 import weakref
 from typing import TYPE_CHECKING
 
-from livekit_audio.track import LocalAudioTrack, RemoteAudioTrack, Track, TrackKind, TrackSource
+from livekit_audio.rtc.track import LocalAudioTrack, RemoteAudioTrack, Track, TrackKind, TrackSource
 
 if TYPE_CHECKING:
-    from livekit_audio.room import Room
+    from livekit_audio.rtc.room import Room
 
 __all__ = ["LocalTrackPublication", "RemoteTrackPublication", "TrackPublication"]
 
