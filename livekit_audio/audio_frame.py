@@ -447,6 +447,37 @@ def frame_samples(frame: Any) -> memoryview:
     return _as_bytes(view)[:needed].cast("h")
 
 
+def wrap_samples(
+    samples: memoryview, sample_rate: int, num_channels: int, samples_per_channel: int
+) -> AudioFrame:
+    """An :class:`AudioFrame` over ``samples``, no copy and no validation: the package's
+    constructor for buffers it has just made (the hot path of resamplers, converters and
+    streams).
+
+    Parameters
+    ----------
+    samples : memoryview
+        Format ``'h'`` (int16), C-contiguous, exactly ``samples_per_channel * num_channels``
+        items, owned by the new frame from now on.
+    sample_rate, num_channels, samples_per_channel : int
+        Already valid (positive, within the limits :func:`frame_layout` checks).
+    """
+    return AudioFrame._trusted(samples, sample_rate, num_channels, samples_per_channel)
+
+
+def own_frame_view(frame: Any) -> tuple[memoryview, int, int, int] | None:
+    """``(samples, sample_rate, num_channels, samples_per_channel)`` of our own
+    :class:`AudioFrame` (validated when it was built, so read without re-validating), or
+    None for any other object (validate it with :func:`frame_layout`/:func:`frame_samples`).
+
+    ``samples`` is the frame's int16 ``'h'`` memoryview (writable unless the frame was built
+    on immutable memory): the per-frame fast path of kernels that take our frames.
+    """
+    if type(frame) is AudioFrame:
+        return frame._samples, frame._sample_rate, frame._num_channels, frame._samples_per_channel
+    return None
+
+
 def frame_of(item: Any, what: str) -> Any:
     """The frame in a stream item: a frame-like object itself, or an event's ``.frame`` (the
     ``AudioFrameEvent`` a LiveKit or livekit_audio stream yields).

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from livekit_audio._aio import resolve_loop
 from livekit_audio.rtc._dispatch import Dispatcher, TimedCall, dispatcher_for
 from livekit_audio._log import logger
-from livekit_audio.audio_frame import AudioFrame, _check_positive_int, frame_samples
+from livekit_audio.audio_frame import AudioFrame, _check_positive_int, frame_samples, wrap_samples
 
 if TYPE_CHECKING:
     from livekit_audio.rtc.track import LocalAudioTrack
@@ -219,7 +219,7 @@ class AudioSource:
         if n == 0:
             return
         # an immutable copy: the caller may reuse its buffer, and every consumer may share it
-        copy = AudioFrame._trusted(
+        copy = wrap_samples(
             memoryview(bytes(samples)).cast("h"), self._sample_rate, self._num_channels, n
         )
         self._ensure_started()

@@ -34,6 +34,7 @@ from livekit_audio.audio_frame import (
     frame_layout,
     frame_of,
     frame_samples,
+    wrap_samples,
 )
 from livekit_audio.convert import StreamConverter
 from livekit_audio.frame_processor import FrameProcessor
@@ -125,7 +126,7 @@ def _processes_in_place(processor: Any) -> bool:
 
 def _restored(frame: AudioFrame, original: bytes) -> AudioFrame:
     """``frame``'s layout holding ``original``: what passes on when a processor failed."""
-    return AudioFrame._trusted(
+    return wrap_samples(
         memoryview(bytearray(original)).cast("h"),
         frame.sample_rate,
         frame.num_channels,
@@ -299,7 +300,7 @@ class _Pipeline:
                     self._processor_ok(processor)
                 self._emit(frame)
                 return
-        original = bytes(frame._data)  # a failing processor must not corrupt the frame
+        original = bytes(frame.data)  # a failing processor must not corrupt the frame
         try:
             out = _as_audio_frame(processor._process(frame))
         except Exception:
@@ -384,7 +385,7 @@ class _Pipeline:
         processor = self.processor
         if processor is not None and not self.processor_closed and self._usable(processor):
             assert self.executor is not None
-            original = bytes(frame._data)  # a failing processor must not corrupt the frame
+            original = bytes(frame.data)  # a failing processor must not corrupt the frame
             try:
                 cf = self.executor.submit(processor._process, frame)
                 self.inflight = cf

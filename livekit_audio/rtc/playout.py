@@ -18,7 +18,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from livekit_audio.rtc._dispatch import run_batched
-from livekit_audio.audio_frame import AudioFrame, frame_samples
+from livekit_audio.audio_frame import AudioFrame, frame_samples, wrap_samples
 
 if TYPE_CHECKING:
     from livekit_audio.rtc.audio_stream import AudioStream
@@ -52,7 +52,7 @@ _EPSILON_S = 1e-6  # timer tolerance: asyncio may run a timer a clock tick early
 def _silence(sample_rate: int, num_channels: int, samples_per_channel: int) -> AudioFrame:
     """One immutable frame of digital silence per layout, shared by every playout."""
     data = memoryview(bytes(2 * num_channels * samples_per_channel)).cast("h")
-    return AudioFrame._trusted(data, sample_rate, num_channels, samples_per_channel)
+    return wrap_samples(data, sample_rate, num_channels, samples_per_channel)
 
 
 class _Ticker:
@@ -315,7 +315,7 @@ class Playout:
         size = 2 * self._channels * n
         data = bytes(self._pending[:size])
         del self._pending[:size]
-        return AudioFrame._trusted(memoryview(data).cast("h"), self._rate, self._channels, n)
+        return wrap_samples(memoryview(data).cast("h"), self._rate, self._channels, n)
 
     def _change_format(self, sample_rate: int, num_channels: int) -> None:
         """Audio of another layout: finish the old one (short frame), re-anchor, switch."""
