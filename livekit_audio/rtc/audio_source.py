@@ -114,6 +114,7 @@ class AudioSource:
         self._dispatcher: Dispatcher | None = None  # the loop's, from the first capture
         self._timer: TimedCall | None = None  # the next playout, when one is due
         self._asked = False  # a playout is asked of the dispatcher
+        self._waiters = 0  # tasks waiting for a frame to play out (room, or idle)
         # created lazily on the running loop
         self._space: asyncio.Event | None = None  # set when the queue has room
         self._idle: asyncio.Event | None = None  # set when everything has played out
@@ -227,7 +228,12 @@ class AudioSource:
         async with self._capture_lock:  # FIFO: concurrent captures keep their order
             while self._queued and self._queued + n > self._capacity:
                 self._space.clear()
-                await self._space.wait()
+                self._waiters += 1
+                try:
+                    self._arm()
+                    await self._space.wait()
+                finally:
+                    self._waiters -= 1
                 if self._closed:
                     raise RuntimeError("AudioSource was closed while capture_frame waited")
             if self._closed:
@@ -240,6 +246,8 @@ class AudioSource:
             assert loop is not None
             if self._playing is None or self._play_end <= loop.time() + _EARLY_S:
                 self._ask()
+            else:
+                self._arm()  # a frame now waits for the one playing
 
     def clear_queue(self) -> None:
         """Discard every frame not yet played out (the frame playing now stops at once).
@@ -265,7 +273,12 @@ class AudioSource:
         """Return once every captured frame has been played out (at once if none is queued)."""
         if self._idle is None or self._idle.is_set():
             return
-        await self._idle.wait()
+        self._waiters += 1
+        try:
+            self._arm()
+            await self._idle.wait()
+        finally:
+            self._waiters -= 1
 
     async def aclose(self) -> None:
         """Stop the source: drop unplayed audio, end its tracks, fail pending captures.
@@ -322,7 +335,14 @@ class AudioSource:
         if not self._realtime:
             self._play_end = now
             loop.call_soon(self._ask)  # the next frame in the next turn
-        elif self._playing is frame:  # (a listener may have cleared the queue)
+        elif self._playing is frame and (len(self._queue) > 1 or self._waiters):
+            self._wait_until(self._play_end)  # the next frame is waiting for this one
+        # else the frame is retired when the next capture comes, or by :meth:`_arm` when
+        # someone waits for it: a source fed in real time needs no timer at all
+
+    def _arm(self) -> None:
+        """Make sure the frame playing now is retired when it ends (someone waits for it)."""
+        if self._playing is not None and self._realtime:
             self._wait_until(self._play_end)
 
     def _wait_until(self, when: float) -> None:
