@@ -109,6 +109,8 @@ class AudioSource:
         self._playing: AudioFrame | None = None
         self._play_end = -math.inf  # loop time at which the last frame delivered plays out
         self._tracks: weakref.WeakSet[LocalAudioTrack] = weakref.WeakSet()
+        # the same tracks as weak references, cheaper to walk for every frame
+        self._track_refs: tuple[weakref.ref[LocalAudioTrack], ...] = ()
         self._playout_listeners: list[Callable[[AudioFrame], object]] = []
         self._closed = False
         self._dispatcher: Dispatcher | None = None  # the loop's, from the first capture
@@ -159,6 +161,10 @@ class AudioSource:
 
     def _add_track(self, track: LocalAudioTrack) -> None:
         self._tracks.add(track)
+        self._track_refs = tuple(weakref.ref(t, self._track_gone) for t in self._tracks)
+
+    def _track_gone(self, ref: weakref.ref[LocalAudioTrack]) -> None:
+        self._track_refs = tuple(r for r in self._track_refs if r is not ref)
 
     def _check_loop(self) -> None:
         """Bind the source to the running loop on first use; refuse any other loop after."""
@@ -361,12 +367,15 @@ class AudioSource:
             self._idle.set()
 
     def _deliver(self, frame: AudioFrame) -> None:
-        for track in list(self._tracks):
+        for ref in self._track_refs:
+            track = ref()
+            if track is None:
+                continue
             try:
                 track._deliver(frame)
             except Exception:
                 logger.exception("AudioSource: delivering a frame to %r failed", track)
-        for listener in list(self._playout_listeners):
+        for listener in self._playout_listeners[:] if self._playout_listeners else ():
             try:
                 listener(frame)
             except Exception:

@@ -34,6 +34,7 @@ from livekit_audio.audio_frame import (
     frame_layout,
     frame_of,
     frame_samples,
+    own_frame_view,
     wrap_samples,
 )
 from livekit_audio.convert import StreamConverter
@@ -238,7 +239,11 @@ class _Pipeline:
     def _convert(self, frame: Any) -> list[AudioFrame]:
         """The stream's frames for the next input frame (any format: a change of format
         releases the old resampler's tail first, and frame sizes stay exact across it)."""
-        rate, channels, _ = frame_layout(frame)
+        view = own_frame_view(frame)
+        if view is None:
+            rate, channels, _ = frame_layout(frame)
+        else:
+            _, rate, channels, _ = view
         converter = self.converter
         if converter is None:
             converter = self.converter = StreamConverter(rate, channels, *self.output_format)
