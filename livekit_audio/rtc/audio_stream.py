@@ -292,7 +292,7 @@ class _Pipeline:
                 self._emit(frame)
                 return
             if module is not None:
-                batch = open_batch()
+                batch = None if self.ending else open_batch()  # end(): the tail before close
                 if batch is not None:
                     self.batched += 1
                     batch.add(self, frame, module)
@@ -662,6 +662,19 @@ class AudioStream:
 
     A stream made by :meth:`from_frames` delivers what its iterable yields, converted the
     same way, and ends when the iterable does.
+
+    **Cost per frame.** Without ``processor_executor`` a stream has no task of its own: a
+    frame is converted and processed on the event loop as its track delivers it, and the
+    reader is the only task woken. With an :class:`~livekit_audio.ApmProcessor` the frames
+    the stream owns are processed in place (no copy), and **batched**: every stream whose
+    frame is delivered in the same turn of the event loop (all sources and subscriptions
+    due at that moment, all tracks of the 10 ms playout tick; see
+    :mod:`livekit_audio.rtc._dispatch`) is processed by one call of
+    :func:`~livekit_audio.process_batch`, which releases the GIL once and loops over the
+    modules in C. Batching needs nothing from the caller; it does not apply to a processor
+    that is not an ApmProcessor (or overrides its ``_process``), to frames that are not
+    whole 10 ms blocks (``frame_size_ms`` unset and odd track frames), or to a stream with
+    ``processor_executor``, whose frames go through a task and the executor one at a time.
 
     Examples
     --------
