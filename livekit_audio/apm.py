@@ -45,9 +45,10 @@ from livekit_audio.apm_resampling import (
     render_fifo,
     unconvertible,
 )
-from livekit_audio.audio_frame import AudioFrame, frame_layout, frame_samples
+from livekit_audio.audio_frame import frame_layout, frame_samples, own_frame_view
 
 __all__ = [
+    "AGC_TARGET_RANGE_DBFS",
     "MAX_SAMPLE_RATE_HZ",
     "MIN_SAMPLE_RATE_HZ",
     "SUPPORTED_SAMPLE_RATES",
@@ -58,6 +59,8 @@ __all__ = [
     "process_batch",
 ]
 
+#: Targets the automatic gain control accepts (``agc_target_level_dbfs``), in dBFS.
+AGC_TARGET_RANGE_DBFS = (-50.0, -3.0)
 #: Range of rates the module accepts, in Hz; other rates are resampled to a supported one.
 MIN_SAMPLE_RATE_HZ = 8000
 MAX_SAMPLE_RATE_HZ = 96000
@@ -335,7 +338,9 @@ class AudioProcessingModule:
         self._high_pass_filter = bool(high_pass_filter)
         self._auto_gain_control = bool(auto_gain_control)
         self._ns_level = _coerce_level(noise_suppression_level)
-        self._agc_target = _check_db("agc_target_level_dbfs", agc_target_level_dbfs, -50, -3)
+        self._agc_target = _check_db(
+            "agc_target_level_dbfs", agc_target_level_dbfs, *AGC_TARGET_RANGE_DBFS
+        )
         self._agc_max_gain = _check_db("agc_max_gain_db", agc_max_gain_db, 0, 50)
         self._agc_noise = _check_db("agc_max_noise_level_dbfs", agc_max_noise_level_dbfs, -90, -20)
         self._stream_delay_ms = 0
@@ -480,17 +485,23 @@ class AudioProcessingModule:
             )
         return sample_rate, num_channels, int(samples)
 
-    def _fast_path_takes(self, frame: Any) -> bool:
-        """Whether ``frame`` is our AudioFrame, writable, of whole 10 ms blocks, in the
-        layout the module is configured for (no validation or reconfiguration needed)."""
-        return (
-            type(frame) is AudioFrame
-            and frame._sample_rate == self._rate
-            and frame._num_channels == self._channels
-            and frame._samples_per_channel > 0
-            and frame._samples_per_channel % self._step == 0
-            and not frame._samples.readonly
-        )
+    def _fast_path_samples(self, frame: Any) -> tuple[memoryview, int] | None:
+        """``(samples, samples_per_channel)`` of ``frame`` if it is our AudioFrame, writable,
+        of whole 10 ms blocks, in the layout the module is configured for (no validation or
+        reconfiguration needed); None otherwise."""
+        view = own_frame_view(frame)
+        if view is None:
+            return None
+        samples, rate, channels, count = view
+        if (
+            rate == self._rate
+            and channels == self._channels
+            and count > 0
+            and count % self._step == 0
+            and not samples.readonly
+        ):
+            return samples, count
+        return None
 
     @_exclusive
     def process_stream(self, frame: Any) -> None:
@@ -513,11 +524,12 @@ class AudioProcessingModule:
         RuntimeError
             Another thread is inside a call of this module (one module per stream).
         """
-        if self._fast_path_takes(frame):  # the per-frame fast path: layout already valid
+        fast = self._fast_path_samples(frame)
+        if fast is not None:  # the per-frame fast path: layout already valid
             if self._capture is None:
-                self._core.process_capture(frame._samples)
+                self._core.process_capture(fast[0])
             else:
-                self._capture.process(self._core, frame._samples, frame._samples_per_channel)
+                self._capture.process(self._core, fast[0], fast[1])
             return
         sample_rate, num_channels, count = self._check_frame(
             frame, what="process_stream", max_channels=_MAX_CHANNELS
@@ -733,9 +745,10 @@ def process_batch(modules: Sequence[AudioProcessingModule], frames: Sequence[Any
                     "thread; use one module per stream"
                 )
             locked.append(module)
-            if module._capture is None and module._fast_path_takes(frame):
+            fast = module._fast_path_samples(frame) if module._capture is None else None
+            if fast is not None:
                 cores.append(module._core)
-                buffers.append(frame._samples)
+                buffers.append(fast[0])
             else:
                 others.append((module, frame))
         if cores:

@@ -40,6 +40,7 @@ import importlib.resources
 import logging
 import math
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ import numpy as np
 
 from livekit_audio import __version__
 from livekit_audio.apm import (
+    AGC_TARGET_RANGE_DBFS,
     SUPPORTED_SAMPLE_RATES,
     AudioProcessingModule,
     NoiseSuppressionLevel,
@@ -577,7 +579,7 @@ def _open_output(path: str, rate: int, channels: int) -> soundfile.SoundFile:
         if isinstance(exc, sf.LibsndfileError):
             reason = exc.error_string.strip()
             if reason.rstrip(".") == "System error":
-                reason = "permission denied or not writable"
+                reason = _write_failure(path, "permission denied or not writable")
         else:
             reason = str(exc)
         raise CLIError(f"cannot write {path}: {reason}") from None
@@ -775,8 +777,20 @@ def process_file(
         if engine != "direct":
             raise CLIError("--aec-reference needs --engine direct")
         apm_options = {**(apm_options or {}), "echo_cancellation": True}
-    if stream_delay_ms is not None and not 0 <= stream_delay_ms <= 500:
-        raise CLIError(f"--stream-delay-ms must be within 0..500, got {stream_delay_ms}")
+    if stream_delay_ms is not None:
+        if aec_reference is None:
+            raise CLIError(
+                "--stream-delay-ms is the echo canceller's delay hint and needs --aec-reference"
+            )
+        if not 0 <= stream_delay_ms <= 500:
+            raise CLIError(f"--stream-delay-ms must be within 0..500, got {stream_delay_ms}")
+    agc_target = (apm_options or {}).get("agc_target_level_dbfs")
+    if agc_target is not None:
+        low, high = AGC_TARGET_RANGE_DBFS
+        if not low <= agc_target <= high:
+            raise CLIError(
+                f"--agc target must be within {low:g}..{high:g} dBFS, got {agc_target:g}"
+            )
     if sample_rate is not None:
         _check_rate("output sample rate", sample_rate)
     if channels is not None and not 1 <= channels <= MAX_CHANNELS:
@@ -874,7 +888,8 @@ def process_file(
             import soundfile as sf
 
             if isinstance(exc, sf.LibsndfileError):
-                raise CLIError(f"processing {in_path} failed: {exc.error_string}") from None
+                reason = _write_failure(out_path, exc.error_string)
+                raise CLIError(f"processing {in_path} failed: {reason}") from None
             if isinstance(exc, (sf.SoundFileError, OSError)):
                 raise CLIError(f"processing {in_path} failed: {exc}") from None
             raise
@@ -889,6 +904,28 @@ def process_file(
         wall_seconds=wall,
         engine=engine,
     )
+
+
+#: Less free space than this where the output goes explains a failed write.
+_LOW_SPACE_BYTES = 1 << 20
+
+
+def _write_failure(out_path: str, reason: str) -> str:
+    """libsndfile reports a failed write as "System error.": name the likely cause, a full
+    disk, when the output's file system has (almost) no space left."""
+    if reason.rstrip(".") != "System error" and "permission" not in reason:
+        return reason
+    parent = os.path.dirname(os.path.abspath(out_path))
+    try:
+        free = shutil.disk_usage(parent).free
+    except OSError:
+        return reason
+    if free < _LOW_SPACE_BYTES:
+        return (
+            f"writing {out_path} failed: no space left on the device ({free} bytes free in "
+            f"{parent})"
+        )
+    return f"writing {out_path} failed ({reason.rstrip('.')}): check permissions and space"
 
 
 def _remove_quietly(path: str) -> None:
