@@ -50,9 +50,9 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, NoReturn, Protoc
 import numpy as np
 
 from livekit_audio import __version__
+from livekit_audio import apm as _apm_limits
 from livekit_audio.apm import (
     AGC_TARGET_RANGE_DBFS,
-    SUPPORTED_SAMPLE_RATES,
     AudioProcessingModule,
     NoiseSuppressionLevel,
 )
@@ -653,9 +653,10 @@ def build_stages(
         ) from None
     stages: list[Stage] = [converter]
     if apm_options:
-        if output_rate not in SUPPORTED_SAMPLE_RATES or output_channels > 2:
+        low, high = _apm_limits.MIN_SAMPLE_RATE_HZ, _apm_limits.MAX_SAMPLE_RATE_HZ
+        if not low <= output_rate <= high or output_channels > 2:
             raise CLIError(
-                f"--hpf/--ns/--agc run at {', '.join(map(str, SUPPORTED_SAMPLE_RATES))} Hz with "
+                f"--hpf/--ns/--agc run at {low}-{high} Hz with "
                 f"1 or 2 channels; the output is {output_rate} Hz, {output_channels} ch "
                 "(choose --sample-rate/--channels accordingly)"
             )

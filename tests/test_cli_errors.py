@@ -71,3 +71,17 @@ def test_a_full_disk_says_so(speech_wav, full_disk, capsys, engine):
     assert status == 2 and "no space left on the device" in err and str(full_disk) in err
     assert "System error" not in err
     assert not out.exists()  # nothing half-written is left behind
+
+
+@pytest.mark.parametrize("rate", [44100, 24000])
+@pytest.mark.parametrize("engine", ["direct", "stream"])
+def test_processing_runs_at_any_apm_rate(speech_wav, tmp_path, capsys, rate, engine):
+    """The APM takes 8-96 kHz (resampling internally off 8/16/32/48 kHz): so does the CLI."""
+    out = tmp_path / "out.wav"
+    status, err = _run(
+        capsys, "process", speech_wav, "-o", out, "--sample-rate", rate, "--ns", "--hpf",
+        "--engine", engine,
+    )
+    assert status == 0, err
+    info = sf.info(out)
+    assert info.samplerate == rate and info.frames == 3 * rate

@@ -232,7 +232,7 @@ def noise_wav(tmp_path: Path, rng: np.random.Generator) -> Path:
         ["{noise}", "-o", "{out}", "--channels", "9"],
         ["{stereo}", "-o", "{out}", "--channels", "3", "--sample-rate", "44101"],
         ["{noise}", "-o", "{out}", "--frame-ms", "0"],
-        ["{noise}", "-o", "{out}", "--ns", "--sample-rate", "44100"],
+        ["{noise}", "-o", "{out}", "--ns", "--sample-rate", "4000"],
         ["{noise}", "-o", "{out}", "--ns=loud"],
         ["{noise}", "-o", "{tmp}/missing/o.wav"],
         ["{noise}", "-o", "{tmp}/o.xyz"],
