@@ -41,7 +41,7 @@
 #define LA_AEC_VALIN_SCALE 4.0f
 #define LA_AEC_REG_REL 1e-3f    /* step regularisation re the mean render power */
 #define LA_AEC_COPY_RATIO 0.5f  /* foreground adopts a background 3 dB better */
-#define LA_AEC_MAX_DELAY_MS 500
+#define LA_AEC_MAX_DELAY_MS LA_APM_MAX_STREAM_DELAY_MS /* the hint's range is the search range */
 #define LA_AEC_TAIL_DECAY 0.8f  /* render power tail: -1 dB per block */
 #define LA_AEC_PATH_GAIN_START 1.0f
 #define LA_AEC_SILENT_POWER 1e4f /* render bin power below which the far end is silent */

@@ -22,12 +22,18 @@ static float la_level_dbfs(double sum_squares, int64_t count) {
     return p > 1e-12 ? (float)(10.0 * log10(p)) : -120.0f;
 }
 
+const int32_t la_apm_native_rates_hz[LA_APM_NUM_NATIVE_RATES] = {8000, 16000, 32000, 48000};
+
 la_status la_apm_init(la_apm *apm, const la_apm_config *config) {
     if (apm == NULL || config == NULL) {
         return LA_ERR_NULL_POINTER;
     }
     int32_t rate = config->sample_rate_hz;
-    if (rate != 8000 && rate != 16000 && rate != 32000 && rate != 48000) {
+    int native = 0;
+    for (int i = 0; i < LA_APM_NUM_NATIVE_RATES; i++) {
+        native |= rate == la_apm_native_rates_hz[i];
+    }
+    if (!native) {
         return LA_ERR_INVALID_RATE;
     }
     if (config->num_channels < 1 || config->num_channels > LA_APM_MAX_CHANNELS) {

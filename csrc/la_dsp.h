@@ -158,6 +158,12 @@ void la_irfft(const la_fft *f, const float *in_re, const float *in_im, float *x)
 /* ------------------------------------------------------------------------------------------ */
 
 #define LA_APM_MAX_CHANNELS 2
+/* The rates the module runs at natively (others are resampled to one of them by the Python
+ * layer), and how many there are. */
+#define LA_APM_NUM_NATIVE_RATES 4
+extern const int32_t la_apm_native_rates_hz[LA_APM_NUM_NATIVE_RATES];
+/* Largest stream delay hint (la_apm_set_stream_delay_ms), ms: the delay estimator's range. */
+#define LA_APM_MAX_STREAM_DELAY_MS 500
 #define LA_APM_MAX_HOP 480   /* 10 ms at 48 kHz */
 #define LA_APM_MAX_FFT 1024  /* next power of two >= 2 * hop */
 #define LA_APM_MAX_BINS (LA_APM_MAX_FFT / 2 + 1)

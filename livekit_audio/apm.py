@@ -64,9 +64,9 @@ AGC_TARGET_RANGE_DBFS = (-50.0, -3.0)
 #: Range of rates the module accepts, in Hz; other rates are resampled to a supported one.
 MIN_SAMPLE_RATE_HZ = 8000
 MAX_SAMPLE_RATE_HZ = 96000
-_MAX_CHANNELS = 2
+_MAX_CHANNELS: int = _k.MAX_CHANNELS  # capture channels (csrc/la_dsp.h)
 _MAX_RENDER_CHANNELS = 8
-_MAX_STREAM_DELAY_MS = 500
+_MAX_STREAM_DELAY_MS: int = _k.MAX_STREAM_DELAY_MS  # csrc/la_dsp.h
 #: Far-end audio kept before the first capture frame fixes the processing rate, in seconds.
 _EARLY_RENDER_S = 2.0
 _FULL_SCALE = 32768.0

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from livekit_audio._native import _apm
 from livekit_audio._native import _resample as _rs
 from livekit_audio.resampler import MAX_PHASES, AudioResamplerQuality, _polyphase_filter
 
@@ -29,7 +30,7 @@ __all__ = [
 ]
 
 #: Sample rates the C core runs at, in Hz: frames at these rates are processed as they are.
-SUPPORTED_SAMPLE_RATES = (8000, 16000, 32000, 48000)
+SUPPORTED_SAMPLE_RATES: tuple[int, ...] = _apm.NATIVE_RATES_HZ  # csrc/la_dsp.h
 _QUALITY = AudioResamplerQuality.MEDIUM
 
 

@@ -5,6 +5,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+NATIVE_RATES_HZ: tuple[int, ...]
+MAX_CHANNELS: int
+MAX_STREAM_DELAY_MS: int
+
 class ApmCore:
     sample_rate: int
     num_channels: int

@@ -38,9 +38,18 @@ from livekit_audio._native._csrc cimport (
     la_rfft,
     la_status,
     LA_OK,
+    LA_APM_MAX_CHANNELS,
+    LA_APM_MAX_STREAM_DELAY_MS,
+    LA_APM_NUM_NATIVE_RATES,
+    la_apm_native_rates_hz,
 )
 from livekit_audio._native._status cimport check_status
 
+
+#: The limits of csrc/la_apm.c, defined once in csrc/la_dsp.h.
+NATIVE_RATES_HZ = tuple(la_apm_native_rates_hz[i] for i in range(LA_APM_NUM_NATIVE_RATES))
+MAX_CHANNELS = LA_APM_MAX_CHANNELS
+MAX_STREAM_DELAY_MS = LA_APM_MAX_STREAM_DELAY_MS
 
 cdef class ApmCore:
     """One configured processing module. Not reentrant: overlapping calls raise RuntimeError."""

@@ -21,6 +21,10 @@ cdef extern from "la_dsp.h" nogil:
     int LA_MIN_RATE_HZ
     int LA_MAX_RATE_HZ
     int LA_MAX_CHANNELS
+    int LA_APM_MAX_CHANNELS
+    int LA_APM_NUM_NATIVE_RATES
+    const int32_t la_apm_native_rates_hz[]
+    int LA_APM_MAX_STREAM_DELAY_MS
     int LA_MAX_PHASES
     int LA_MAX_TAPS
 
