@@ -66,9 +66,12 @@ UTTERANCES: tuple[tuple[str, float], ...] = (
     ("allison_basic-pbx-ivr-main_16k.wav", 0.0),
 )
 UTTERANCE_S, SNAP_S = 9.0, 1.0
-#: Babble talkers: none of them is a target utterance's file. 8 kHz files are upsampled.
+#: Babble talkers: real voices, none of them a target utterance's file (and not
+#: codec2_david4_8k.wav, which is noise). 8 kHz files are upsampled.
 BABBLE_TALKERS: tuple[tuple[str, float], ...] = (
-    ("codec2_david4_8k.wav", 0.0),
+    ("carlo_it-IT_male_16k.wav", 0.0),
+    ("june_fr-CA_female_16k.wav", 5.0),
+    ("ivrvoice_ru-RU_16k.wav", 0.0),
     ("codec2_forig_8k.wav", 0.0),
     ("codec2_morig_8k.wav", 0.0),
     ("allison_demo-echotest_16k.wav", 0.0),

@@ -107,12 +107,16 @@ def test_every_band_below_8_khz_is_cancelled(rate, speech_dir, rng):
 
 @pytest.mark.parametrize("rate", [16000, 48000])
 def test_near_end_survives_double_talk(rate, speech_dir, rng):
-    """Another talker at 0 dB near-to-echo for 4 s: the output keeps them (SI-SDR of the
-    output against the clean near end >= 12 dB, where the microphone scores 0 dB)."""
+    """Another talker (a real voice, not the far end's) at 0 dB near-to-echo for 4 s: the
+    output keeps them (SI-SDR of the output against the clean near end >= 4 dB, where the
+    microphone scores 0 dB). Measured: 5.3 dB at 16 and 48 kHz. Until 2026-11 this test
+    used codec2_david4_8k.wav, which is stationary noise, not speech, and scored >= 12 dB:
+    a suppressor tells noise from echo far more easily than a voice. Double talk with real
+    voices is what issue 14 improves; raise this bar with it."""
     far = far_speech(speech_dir, rate, 12.0)
     mic = room_echo(far, rate, rng, delay_ms=60.0)
     mic += rng.standard_normal(len(mic)) * FULL_SCALE * 10 ** (-70 / 20)
-    near, r = load_speech(speech_dir, "codec2_david4_8k.wav")
+    near, r = load_speech(speech_dir, "june_fr-CA_female_16k.wav")  # not the far end's voice
     near = resample(near.astype(np.float32), r, rate).astype(np.float64)
     a, b = 8 * rate, 12 * rate
     talk = np.zeros(len(mic))
@@ -121,7 +125,7 @@ def test_near_end_survives_double_talk(rate, speech_dir, rng):
     ref, est = talk[a : b - rate // 10], out[a : b - rate // 10]
     target = np.dot(est, ref) / np.dot(ref, ref) * ref
     si_sdr = 10 * math.log10(np.sum(target**2) / np.sum((est - target) ** 2))
-    assert si_sdr >= 12.0
+    assert si_sdr >= 4.0
 
 
 @pytest.mark.parametrize("hint_ms", [None, 0, 100, 300])

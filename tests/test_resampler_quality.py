@@ -164,7 +164,7 @@ def test_speech_matches_soxr_and_round_trips(speech_dir):
 
 
 def test_speech_at_8k_upsampled_keeps_its_band(speech_dir):
-    x, rate = load_speech(speech_dir, "codec2_david4_8k.wav")
+    x, rate = load_speech(speech_dir, "codec2_morig_8k.wav")  # a real 8 kHz voice
     assert rate == 8000
     # float32 path: int16 output rounding would add white noise across the whole band
     y = resample(x.astype(np.float32), 8000, 48000).astype(np.float64)
