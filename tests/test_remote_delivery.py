@@ -442,3 +442,29 @@ async def test_remote_stream_keeps_delivering_after_the_publishers_source_closes
     await stream.aclose()
     for room in (alice, bob):
         await room.disconnect()
+
+
+@pytest.mark.asyncio
+async def test_a_processed_stream_keeps_its_last_frame_when_the_track_ends(server):
+    """Found by benchmarks/soak.py: a stream with an ApmProcessor, resampling and
+    frame_size_ms lost its flushed last frame when the remote track ended (the tail went
+    into the delivery batch after the reader's queue had closed). It must deliver exactly
+    what the same stream without a processor delivers."""
+    alice = await connect(server, "alice")
+    bob = await connect(server, "bob")
+    source, _, pub = await publish(alice)
+    track = remote_publication(bob, "alice", pub.sid).track
+    kwargs = {"sample_rate": 16000, "frame_size_ms": 10}
+    processed = Collector(
+        la.AudioStream(track, noise_cancellation=la.ApmProcessor(high_pass_filter=True), **kwargs)
+    )
+    plain = Collector(la.AudioStream(track, **kwargs))
+    await capture(source, ramp_frames(20))
+    await source.wait_for_playout()
+    await alice.local_participant.unpublish_track(pub.sid)  # the remote track ends
+    await asyncio.wait_for(asyncio.gather(processed.task, plain.task), 5.0)
+    got = sum(f.samples_per_channel for f in processed.frames)
+    assert got == sum(f.samples_per_channel for f in plain.frames) >= 20 * 160
+    await alice.disconnect()
+    await bob.disconnect()
+    await source.aclose()

@@ -327,6 +327,8 @@ class _Pipeline:
         self._emit(frame)
 
     def _emit(self, frame: AudioFrame) -> None:
+        if self.output.closed:  # closed by aclose: the reader is gone, nothing is emitted
+            return
         self.stats.frames_emitted += 1
         if self.output.put(AudioFrameEvent(frame)):
             self.stats.frames_dropped += 1
