@@ -165,8 +165,9 @@ def _coerce_level(level: object) -> NoiseSuppressionLevel:
 def _check_db(name: str, value: object, low: float, high: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    if not (math.isfinite(value) and low <= value <= high):
-        raise ValueError(f"{name} must be within [{low}, {high}], got {value}")
+    if not (low <= value <= high and math.isfinite(value)):  # (compares ints past floats)
+        shown = repr(value) if len(repr(value)) <= 24 else f"{repr(value)[:20]}..."
+        raise ValueError(f"{name} must be within [{low}, {high}], got {shown}")
     return float(value)
 
 
@@ -718,6 +719,12 @@ def process_batch(modules: Sequence[AudioProcessingModule], frames: Sequence[Any
     RuntimeError
         If another thread is inside a call of one of the modules (nothing is processed).
     """
+    for name, items in (("modules", modules), ("frames", frames)):
+        if not isinstance(items, Sequence):
+            raise TypeError(
+                f"process_batch: {name} must be a sequence (a list or tuple), got "
+                f"{type(items).__name__}"
+            )
     if len(modules) != len(frames):
         raise ValueError(
             f"process_batch: modules and frames must have the same length, got "

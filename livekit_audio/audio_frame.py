@@ -367,7 +367,19 @@ class AudioFrame:
         )
 
     def to_wav_bytes(self) -> bytes:
-        """The frame as a 16-bit PCM WAV file, in memory."""
+        """The frame as a 16-bit PCM WAV file, in memory.
+
+        Raises
+        ------
+        ValueError
+            If the sample rate, or the byte rate it gives, does not fit the WAV header's
+            32-bit fields (rates above about 2**31 / (2 * num_channels) Hz).
+        """
+        if 2 * self._num_channels * self._sample_rate > 0xFFFFFFFF:
+            raise ValueError(
+                f"sample_rate={self._sample_rate} with num_channels={self._num_channels} does "
+                "not fit a WAV header (its byte rate is a 32-bit field)"
+            )
         out = io.BytesIO()
         with wave.open(out, "wb") as wav:
             wav.setnchannels(self._num_channels)
@@ -560,7 +572,13 @@ def combine_audio_frames(frames: AudioFrameLike | Sequence[AudioFrameLike]) -> A
         if hasattr(frames, "samples_per_channel"):
             frames = [frames]  # type: ignore[list-item]
         else:
-            frames = list(frames)  # type: ignore[arg-type]
+            try:
+                frames = list(frames)  # type: ignore[arg-type]
+            except TypeError:
+                raise TypeError(
+                    "frames must be an AudioFrame or a sequence of frames, got "
+                    f"{type(frames).__name__}"
+                ) from None
     if not frames:
         raise ValueError("combine_audio_frames needs at least one frame, got none")
     sample_rate, num_channels, lengths = _common_layout(frames)
