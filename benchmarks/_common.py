@@ -2,9 +2,9 @@
 
 Each ``bench_*.py`` measures its own contenders; this module holds the parts they share.
 
-- Command line: ``bench_parser`` (``--quick``, ``--json PATH``), ``parse_frames_repeats``
-  (plus ``--frames`` and ``--repeats`` with their full and ``--quick`` defaults) and
-  ``positive_int``.
+- Command line: ``bench_parser`` (``--quick``, ``--json PATH`` and, for a benchmark that can
+  draw its main table, ``--plot PATH``), ``parse_frames_repeats`` (plus ``--frames`` and
+  ``--repeats`` with their full and ``--quick`` defaults) and ``positive_int``.
 - Timing: ``interleaved`` visits every contender once per repeat in a freshly shuffled,
   seeded order, so a slow drift of the machine (clock, load, heat) hits all contenders alike;
   ``wall_seconds`` times one call; ``medians`` and ``spread`` summarize the repeats.
@@ -13,7 +13,8 @@ Each ``bench_*.py`` measures its own contenders; this module holds the parts the
 - Speech input: ``read_wav`` and ``demo_speech_16k``, from ``../shared/data/speech``.
 - Report: ``format_table`` and its cells (``num``, ``ratio``, ``verdict``,
   ``ratio_verdict``), ``spread_line``, ``progress`` (to stderr), ``write_report`` (stdout,
-  and JSON with the machine facts from ``_machine``) and ``bench_main``.
+  and JSON with the machine facts from ``_machine``) and ``bench_main`` (which also writes
+  the ``--plot`` PNG, drawn with ``_plot``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 from _machine import machine_info, machine_summary
+from _plot import require_matplotlib
 
 T = TypeVar("T")
 
@@ -53,11 +55,21 @@ def positive_int(text: str) -> int:
     return value
 
 
-def bench_parser(doc: str, quick_help: str) -> argparse.ArgumentParser:
-    """A parser described by the first paragraph of ``doc``, with ``--quick`` and ``--json``."""
+def bench_parser(
+    doc: str, quick_help: str, *, plot_help: str | None = None
+) -> argparse.ArgumentParser:
+    """A parser described by the first paragraph of ``doc``, with ``--quick`` and ``--json``;
+    with ``plot_help`` (what the plot shows), also ``--plot PATH`` (a PNG, matplotlib)."""
     p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help=quick_help)
     p.add_argument("--json", type=Path, metavar="PATH", help="also write every number as JSON")
+    if plot_help is not None:
+        p.add_argument(
+            "--plot",
+            type=Path,
+            metavar="PATH",
+            help=f"also write a PNG of {plot_help} (matplotlib)",
+        )
     return p
 
 
@@ -71,8 +83,9 @@ def parse_frames_repeats(
     frames_help: str,
     repeats_help: str = "timed runs per contender, median reported",
     frames_above: int = 0,
+    plot_help: str | None = None,
 ) -> argparse.Namespace:
-    """Parse ``--quick``, ``--json PATH``, ``--frames`` and ``--repeats``.
+    """Parse ``--quick``, ``--json PATH``, ``--frames``, ``--repeats`` (and ``--plot PATH``).
 
     Parameters
     ----------
@@ -90,17 +103,21 @@ def parse_frames_repeats(
     frames_above : int
         ``--frames`` (given or defaulted) must exceed this, else the parser exits with an
         error; when set, ``--help`` says so after the default.
+    plot_help : str or None
+        What the plot shows; given, the parser also takes ``--plot PATH`` (see ``bench_parser``).
 
     Returns
     -------
     argparse.Namespace
-        ``quick``, ``json`` (Path or None), ``frames`` and ``repeats`` (ints, never None).
+        ``quick``, ``json`` (Path or None), ``frames`` and ``repeats`` (ints, never None),
+        and with ``plot_help``, ``plot`` (Path or None).
     """
     (full_frames, full_repeats), (quick_frames, quick_repeats) = full, quick
     p = bench_parser(
         doc,
         f"smoke-test size: {quick_frames} frames, {quick_repeats} "
         f"repeat{'' if quick_repeats == 1 else 's'}",
+        plot_help=plot_help,
     )
     lower_bound = f"; > {frames_above}" if frames_above else ""
     p.add_argument(
@@ -340,13 +357,20 @@ def bench_main(
     run: Callable[[argparse.Namespace], dict[str, Any]],
     report: Callable[[dict[str, Any], dict[str, Any]], list[str]],
     to_json: Callable[[Any], Any] | None = None,
+    *,
+    plot: Callable[[dict[str, Any], Path], None] | None = None,
 ) -> int:
     """Read the machine facts, ``run(args)`` (timed: ``elapsed_s``), then ``write_report`` what
     ``report`` makes of it, with an ``elapsed`` line. ``to_json`` (e.g. :func:`jsonable`)
-    prepares the results for the JSON file; by default they go as they are.
+    prepares the results for the JSON file; by default they go as they are. With ``plot`` and
+    ``args.plot`` (``--plot PATH``), ``plot(results, args.plot)`` then writes the PNG (it gets
+    the results as ``run`` returned them); without matplotlib the command exits before the run.
 
     Returns the exit status (0).
     """
+    plot_path = getattr(args, "plot", None) if plot is not None else None
+    if plot_path is not None:
+        require_matplotlib()
     info = machine_info()
     t0 = time.perf_counter()
     results = run(args)
@@ -354,4 +378,7 @@ def bench_main(
     lines = report(results, info)
     lines.append(f"\nelapsed {results['elapsed_s']:.0f} s")
     write_report(lines, to_json(results) if to_json else results, info, args.json)
+    if plot is not None and plot_path is not None:
+        plot(results, plot_path)
+        progress(f"wrote {plot_path}")
     return 0

@@ -1,13 +1,13 @@
 """AEC benchmark: echo cancellation quality (ERLE, convergence, double talk) and cost.
 
-    python benchmarks/bench_aec.py [--quick] [--json PATH] [--repeats R]
+    python benchmarks/bench_aec.py [--quick] [--json PATH] [--plot PATH] [--repeats R]
 
 Measures, on this machine and in this process, ``livekit_audio.AudioProcessingModule(
 echo_cancellation=True)`` against the echo cancellers that install (livekit's WebRTC APM,
 pywebrtc-audio's AEC3, aec-audio-processing's WebRTC APM, speexdsp's MDF), on seeded
 simulated rooms: far-end speech (an Allison prompt from ``../shared/data/speech/``) through a
 bulk delay and an exponentially decaying random room response, the echo at -30 dBFS at the
-microphone, a near-end talker (codec2 "david", upsampled) in a double-talk segment at 0 dB
+microphone, a near-end talker (another Allison prompt) in a double-talk segment at 0 dB
 near-to-echo ratio, and -70 dBFS white microphone noise. Scenarios, at 16 and 48 kHz:
 
 - main: 10 s far-end single talk, 6 s double talk, 4 s single talk; correct delay hint;
@@ -29,23 +29,20 @@ from __future__ import annotations
 
 import argparse
 import functools
-import math
 import random
 import statistics
 import sys
-import wave
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from _common import (
-    SPEECH_DIR,
     bench_main,
     bench_parser,
     error_text,
     format_table,
-    interleaved,
     jsonable,
     load_peers,
     num,
@@ -54,30 +51,56 @@ from _common import (
     positive_int,
     progress,
     ratio,
-    read_wav,
     verdict,
-    wall_seconds,
 )
 from _machine import machine_summary
+from _metrics import (
+    ACTIVE_BELOW_DB,
+    ANALYSIS_MS,
+    HOLD_S,
+    METRIC_RATE,
+    SMOOTH_S,
+    active_level_dbfs,
+    align,
+    erle_median,
+    erle_track,
+    pesq_wb,
+    si_sdr,
+    time_to,
+)
+from _peers import (
+    Contender,
+    aecap_processor,
+    calibrate_delays,
+    hop,
+    interleaved_runs,
+    livekit_processor,
+    ours_processor,
+    pywebrtc_aec_processor,
+    pywebrtc_apm_processor,
+    speex_aec_processor,
+    time_contenders,
+)
 from _phases import phase_table, run_phases
-from bench_apm_quality import active_level_dbfs, align, gcc_phat_delay, si_sdr, to_int16
+from _plot import Panel, bar_chart, cost_panel
+from _signals import (
+    echo_path,
+    excerpt,
+    gain_to,
+    room_response,
+    soft_clip,
+    speech_problem,
+    to_16k,
+    to_int16,
+    to_rate,
+    white_noise,
+)
 
 import livekit_audio as la
 
 SEED = 20261205
-BASE_RATE = 16000  # the speech files' rate: scenarios are built here, metrics run here
 RATES = (16000, 48000)
-FRAME_MS = 10
-#: ERLE is computed on frames of this length.
-ERLE_FRAME_MS = 20
-#: Convergence is judged on ERLE smoothed over windows of this length (sliding by one frame).
-SMOOTH_S = 0.5
-#: A frame counts as far-end active when its echo power is within this of the echo's active level.
-ACTIVE_BELOW_DB = 15.0
-#: A smoothed window needs at least this many active frames to be judged.
-MIN_ACTIVE_IN_WINDOW = 5
-#: After reaching a level, ERLE must stay there this long to count as converged.
-HOLD_S = 1.0
+#: NE PESQ skips this much at both ends.
 EDGE_MS = 50
 
 FAR_FILE = "allison_demo-instruct_16k.wav"  # far end: 0-20 s
@@ -91,7 +114,6 @@ ECHO_LEVEL_DBFS = -30.0  # active level of the echo at the microphone
 NOISE_DBFS = -70.0  # white microphone noise (RMS re a full-scale square wave)
 NEAR_TO_ECHO_DB = 0.0
 NEAR_ONLY_LEVEL_DBFS = -30.0
-FULL_SCALE = 32768.0
 
 #: Room A (every scenario) and room B (after the change in "path change").
 ROOM_A = {"delay_ms": 80, "rt60_s": 0.3, "seed": 1}
@@ -194,93 +216,21 @@ SCENARIO_BY_KEY = {s.key: s for s in SCENARIOS}
 # =========================================================================== signals
 
 
-@functools.cache
-def speech_16k(name: str) -> np.ndarray:
-    """A speech file as float64 at 16 kHz (int16 scale); other rates via la.resample."""
-    x, rate = read_wav(SPEECH_DIR / name)
-    if rate != BASE_RATE:
-        x = la.resample(x, rate, BASE_RATE)
-    return x.astype(np.float64)
-
-
 def speech_available() -> str | None:
     """None when both speech files are readable and long enough, else the reason."""
-    for name, need_s in ((FAR_FILE, 20.0), (NEAR_FILE, CALIB_START_S + CALIB_S)):
-        try:
-            x = speech_16k(name)
-        except (OSError, ValueError, wave.Error, EOFError) as exc:
-            return f"{SPEECH_DIR / name}: {exc}"
-        if len(x) < need_s * BASE_RATE:
-            return f"{SPEECH_DIR / name}: shorter than {need_s:g} s"
-    return None
-
-
-def _gain_to(x: np.ndarray, level_dbfs: float) -> float:
-    return 10.0 ** ((level_dbfs - active_level_dbfs(x, BASE_RATE)) / 20.0)
-
-
-def _excerpt(name: str, start_s: float, seconds: float) -> np.ndarray:
-    a = int(start_s * BASE_RATE)
-    return speech_16k(name)[a : a + int(seconds * BASE_RATE)].copy()
-
-
-def room_response(rt60_s: float, seed: int) -> np.ndarray:
-    """Seeded room impulse response at 16 kHz, without the bulk delay.
-
-    A direct-path tap of 1, then reflections from 2 ms on: white Gaussian noise under an
-    exponential envelope whose power falls 60 dB in ``rt60_s`` (amplitude 10^(-3 t / RT60)),
-    scaled so the tail carries ``DRR_DB`` less energy than the direct path; ``rt60_s`` long.
-    """
-    n = int(rt60_s * BASE_RATE)
-    rng = np.random.default_rng([SEED, 7, seed])
-    t = np.arange(n) / BASE_RATE
-    tail = rng.standard_normal(n) * 10.0 ** (-3.0 * t / rt60_s)
-    tail[: int(0.002 * BASE_RATE)] = 0.0
-    tail *= math.sqrt(10.0 ** (-DRR_DB / 10.0) / float(np.sum(tail * tail)))
-    tail[0] = 1.0
-    return tail
+    return speech_problem({FAR_FILE: 20.0, NEAR_FILE: CALIB_START_S + CALIB_S})
 
 
 def echo_of(played: np.ndarray, room: dict[str, Any]) -> np.ndarray:
-    """``played`` through ``room`` (bulk delay + room response), same length, unscaled."""
-    h = room_response(room["rt60_s"], room["seed"])
-    n = len(played)
-    nfft = 1 << (n + len(h) - 1).bit_length()
-    y = np.fft.irfft(np.fft.rfft(played, nfft) * np.fft.rfft(h, nfft), nfft)[:n]
-    d = room["delay_ms"] * BASE_RATE // 1000
-    return np.concatenate([np.zeros(d), y[: n - d]])
+    """``played`` through ``room`` (bulk delay + its seeded room response), same length,
+    unscaled."""
+    response = room_response(room["rt60_s"], np.random.default_rng([SEED, 7, room["seed"]]), DRR_DB)
+    return echo_path(played, response, room["delay_ms"])
 
 
-def loudspeaker(x: np.ndarray) -> tuple[np.ndarray, float]:
-    """tanh saturation y = c·tanh(x/c); returns y and its non-linear part in dB re y.
-
-    c sits ``SATURATION_KNEE_DB`` above the active level of ``x``; the non-linear part is
-    what a least-squares gain of ``x`` leaves of ``y``.
-    """
-    c = FULL_SCALE * 10.0 ** ((active_level_dbfs(x, BASE_RATE) + SATURATION_KNEE_DB) / 20.0)
-    y = c * np.tanh(x / c)
-    g = float(np.dot(x, y) / np.dot(x, x))
-    d = y - g * x
-    return y, 10.0 * math.log10(float(np.dot(d, d)) / float(np.dot(y, y)))
-
-
-def white_noise(n: int, rate: int, salt: int) -> np.ndarray:
-    rng = np.random.default_rng([SEED, 11, salt, rate])
-    return rng.standard_normal(n) * FULL_SCALE * 10.0 ** (NOISE_DBFS / 20.0)
-
-
-def to_rate(x: np.ndarray, rate: int) -> np.ndarray:
-    """float64 signal at 16 kHz to ``rate`` with la.resample (float32 path), as float64."""
-    if rate == BASE_RATE:
-        return np.asarray(x, dtype=np.float64)
-    return la.resample(x.astype(np.float32), BASE_RATE, rate).astype(np.float64)
-
-
-def to_16k(x: np.ndarray, rate: int) -> np.ndarray:
-    """An int16-scale signal at ``rate`` back to 16 kHz (rounded to int16 first), float64."""
-    if rate == BASE_RATE:
-        return np.asarray(x, dtype=np.float64)
-    return la.resample(to_int16(np.asarray(x)), rate, BASE_RATE).astype(np.float64)
+def mic_noise(n: int, rate: int, salt: int) -> np.ndarray:
+    """White microphone noise at NOISE_DBFS, made at ``rate``, seeded by ``salt`` and rate."""
+    return white_noise(n, np.random.default_rng([SEED, 11, salt, rate]), NOISE_DBFS)
 
 
 @dataclass
@@ -304,37 +254,37 @@ class Scenario:
 def _base_signals(key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
     """(far reference, echo, clean near end), float64 at 16 kHz, and facts, for scenario ``key``."""
     spec = SCENARIO_BY_KEY[key]
-    n = int(spec.seconds * BASE_RATE)
+    n = int(spec.seconds * METRIC_RATE)
     facts: dict[str, Any] = {}
     if not spec.far:
         far = np.zeros(n)
         echo = np.zeros(n)
     else:
-        far = _excerpt(FAR_FILE, 0.0, spec.seconds)
-        far *= _gain_to(far, FAR_LEVEL_DBFS)
+        far = excerpt(FAR_FILE, 0.0, spec.seconds)
+        far *= gain_to(far, FAR_LEVEL_DBFS)
         played = far
         if spec.saturate:
-            played, nl_db = loudspeaker(far)
+            played, nl_db = soft_clip(far, SATURATION_KNEE_DB)
             facts["loudspeaker_nonlinear_db"] = nl_db
         echo = echo_of(played, ROOM_A)
-        echo *= _gain_to(echo, ECHO_LEVEL_DBFS)
+        echo *= gain_to(echo, ECHO_LEVEL_DBFS)
         if spec.change_at_s is not None:
             echo_b = echo_of(played, ROOM_B)
-            echo_b *= _gain_to(echo_b, ECHO_LEVEL_DBFS)
-            k = int(spec.change_at_s * BASE_RATE)
+            echo_b *= gain_to(echo_b, ECHO_LEVEL_DBFS)
+            k = int(spec.change_at_s * METRIC_RATE)
             echo = np.concatenate([echo[:k], echo_b[k:]])
     near = np.zeros(n)
     if spec.near_dt:
-        a, b = (int(t * BASE_RATE) for t in spec.windows["dt"])
-        seg = _excerpt(NEAR_FILE, NEAR_DT_START_S, (b - a) / BASE_RATE)
-        echo_level = active_level_dbfs(echo[a:b], BASE_RATE)
-        near[a:b] = seg * _gain_to(seg, echo_level + NEAR_TO_ECHO_DB)
+        a, b = (int(t * METRIC_RATE) for t in spec.windows["dt"])
+        seg = excerpt(NEAR_FILE, NEAR_DT_START_S, (b - a) / METRIC_RATE)
+        echo_level = active_level_dbfs(echo[a:b], METRIC_RATE)
+        near[a:b] = seg * gain_to(seg, echo_level + NEAR_TO_ECHO_DB)
         facts["dt_echo_level_dbfs"] = echo_level
     elif not spec.far:
-        near = _excerpt(NEAR_FILE, NEAR_ONLY_START_S, spec.seconds)
-        near *= _gain_to(near, NEAR_ONLY_LEVEL_DBFS)
+        near = excerpt(NEAR_FILE, NEAR_ONLY_START_S, spec.seconds)
+        near *= gain_to(near, NEAR_ONLY_LEVEL_DBFS)
     if spec.far:
-        facts["echo_level_dbfs"] = active_level_dbfs(echo, BASE_RATE)
+        facts["echo_level_dbfs"] = active_level_dbfs(echo, METRIC_RATE)
     return far, echo, near, facts
 
 
@@ -346,7 +296,7 @@ def build_scenario(key: str, rate: int) -> Scenario:
     far = to_int16(to_rate(far16, rate))
     echo = to_rate(echo16, rate)
     near = to_rate(near16, rate)
-    noise = white_noise(len(echo), rate, SCENARIOS.index(spec))
+    noise = mic_noise(len(echo), rate, SCENARIOS.index(spec))
     mic = to_int16(echo + near + noise)
     delays = [ROOM_A["delay_ms"]] if spec.far else []
     if spec.change_at_s is not None:
@@ -357,211 +307,22 @@ def build_scenario(key: str, rate: int) -> Scenario:
     )
 
 
-def calibration_probe(rate: int) -> tuple[np.ndarray, np.ndarray]:
-    """(far = silence, mic = near-end speech + noise) int16 at ``rate``: the alignment probe."""
-    near = _excerpt(NEAR_FILE, CALIB_START_S, CALIB_S)
-    near *= _gain_to(near, NEAR_ONLY_LEVEL_DBFS)
+def calibration_probe(rate: int) -> tuple[np.ndarray, dict[str, Any]]:
+    """The alignment probe at ``rate``: mic = 3 s of the near-end talker + noise (int16), and
+    the far end, digital silence, as the keyword argument of ``Contender.process``.
+
+    With it ``_peers.calibrate_delays`` finds how far each contender's output lags its input:
+    ours ``apm.delay_samples``, the peers the GCC-PHAT lag (±50 ms). Doubles as each
+    contender's warm-up at that rate.
+    """
+    near = excerpt(NEAR_FILE, CALIB_START_S, CALIB_S)
+    near *= gain_to(near, NEAR_ONLY_LEVEL_DBFS)
     near = to_rate(near, rate)
-    mic = to_int16(near + white_noise(len(near), rate, 99))
-    return np.zeros_like(mic), mic
+    mic = to_int16(near + mic_noise(len(near), rate, 99))
+    return mic, {"far": np.zeros_like(mic)}
 
 
 # =========================================================================== contenders
-
-
-@dataclass
-class Run:
-    """One pass of a contender over a scenario: output (int16, input rate), time, frames."""
-
-    out: np.ndarray
-    seconds: float
-    frames: int
-    known_delay: int | None = None  # samples at the input rate, when the contender reports it
-    stats: dict[str, Any] = field(default_factory=dict)
-
-
-#: run(far, mic, rate, hint_ms) -> Run: a fresh instance, inputs prepared untimed, the 10 ms
-#: loop (render then capture) timed.
-RunFn = Callable[[np.ndarray, np.ndarray, int, "int | None"], Run]
-
-
-@dataclass(frozen=True)
-class Contender:
-    key: str
-    label: str
-    family: str  # "ours", "webrtc" or "speex"
-    run: RunFn
-    note: str = ""
-    has_hint: bool = True
-
-
-def _hop(rate: int) -> int:
-    return rate * FRAME_MS // 1000
-
-
-def _blocks(x: np.ndarray, hop: int) -> list[np.ndarray]:
-    return [x[i : i + hop] for i in range(0, len(x) - hop + 1, hop)]
-
-
-def ours_runner(**options: Any) -> RunFn:
-    """la.AudioProcessingModule(echo_cancellation=True, **options): per 10 ms,
-    process_reverse_stream(far) then process_stream(mic) in place."""
-
-    def run(far: np.ndarray, mic: np.ndarray, rate: int, hint: int | None) -> Run:
-        apm = la.AudioProcessingModule(echo_cancellation=True, **options)
-        if hint is not None:
-            apm.set_stream_delay_ms(int(hint))
-        hop = _hop(rate)
-        buf = np.array(mic, dtype=np.int16, copy=True)
-        far_c = np.array(far, dtype=np.int16, copy=True)
-        pairs = [
-            (la.AudioFrame(f, rate, 1, hop), la.AudioFrame(m, rate, 1, hop))
-            for f, m in zip(_blocks(far_c, hop), _blocks(buf, hop), strict=True)
-        ]
-
-        def loop() -> None:
-            for f, m in pairs:
-                apm.process_reverse_stream(f)
-                apm.process_stream(m)
-
-        dt = wall_seconds(loop)
-        st = apm.stats
-        stats = {
-            "echo_delay_ms": getattr(st, "echo_delay_ms", None),
-            "erle_db": getattr(st, "erle_db", None),
-        }
-        n = len(pairs) * hop
-        return Run(buf[:n], dt, len(pairs), apm.delay_samples, stats)
-
-    return run
-
-
-def livekit_runner(**options: Any) -> RunFn:
-    from livekit import rtc
-
-    def run(far: np.ndarray, mic: np.ndarray, rate: int, hint: int | None) -> Run:
-        apm = rtc.AudioProcessingModule(**options)
-        if hint is not None:
-            apm.set_stream_delay_ms(int(hint))
-        hop = _hop(rate)
-        pairs = [
-            (
-                rtc.AudioFrame(bytearray(f.tobytes()), rate, 1, hop),
-                rtc.AudioFrame(bytearray(m.tobytes()), rate, 1, hop),
-            )
-            for f, m in zip(_blocks(far, hop), _blocks(mic, hop), strict=True)
-        ]
-
-        def loop() -> None:
-            for f, m in pairs:
-                apm.process_reverse_stream(f)
-                apm.process_stream(m)
-
-        dt = wall_seconds(loop)
-        out = np.concatenate([np.frombuffer(m.data, dtype=np.int16) for _, m in pairs])
-        return Run(out, dt, len(pairs))
-
-    return run
-
-
-def pywebrtc_aec_runner() -> RunFn:
-    """pywebrtc_audio.EchoCanceller (WebRTC AEC3 + its HPF), process(near, far) per 10 ms."""
-    import pywebrtc_audio
-
-    def run(far: np.ndarray, mic: np.ndarray, rate: int, hint: int | None) -> Run:
-        ec = pywebrtc_audio.EchoCanceller(
-            sample_rate=rate, num_channels=1, stream_delay_ms=int(hint or 0)
-        )
-        hop = _hop(rate)
-        pairs = [
-            (m.copy(), f.copy()) for f, m in zip(_blocks(far, hop), _blocks(mic, hop), strict=True)
-        ]
-        outs: list[np.ndarray] = []
-
-        def loop() -> None:
-            outs.extend(ec.process(m, f) for m, f in pairs)
-
-        dt = wall_seconds(loop)
-        return Run(np.concatenate(outs), dt, len(pairs))
-
-    return run
-
-
-def pywebrtc_apm_runner(**options: Any) -> RunFn:
-    """pywebrtc_audio.AudioProcessor(**options), process(near, far) per 10 ms."""
-    import pywebrtc_audio
-
-    def run(far: np.ndarray, mic: np.ndarray, rate: int, hint: int | None) -> Run:
-        ap = pywebrtc_audio.AudioProcessor(
-            sample_rate=rate, num_channels=1, stream_delay_ms=int(hint or 0), **options
-        )
-        hop = _hop(rate)
-        pairs = [
-            (m.copy(), f.copy()) for f, m in zip(_blocks(far, hop), _blocks(mic, hop), strict=True)
-        ]
-        outs: list[np.ndarray] = []
-
-        def loop() -> None:
-            outs.extend(ap.process(m, f) for m, f in pairs)
-
-        dt = wall_seconds(loop)
-        return Run(np.concatenate(outs), dt, len(pairs))
-
-    return run
-
-
-def aecap_runner(enable_ns: bool = False, enable_agc: bool = False) -> RunFn:
-    """aec_audio_processing.AudioProcessor (WebRTC APM, AEC3): process_reverse_stream(far
-    bytes) then process_stream(mic bytes) per 10 ms."""
-    import aec_audio_processing
-
-    def run(far: np.ndarray, mic: np.ndarray, rate: int, hint: int | None) -> Run:
-        ap = aec_audio_processing.AudioProcessor(
-            enable_aec=True, enable_ns=enable_ns, enable_agc=enable_agc, enable_vad=False
-        )
-        ap.set_stream_format(rate, 1)
-        ap.set_reverse_stream_format(rate, 1)
-        if hint is not None:
-            ap.set_stream_delay(int(hint))
-        hop = _hop(rate)
-        pairs = [
-            (f.tobytes(), m.tobytes())
-            for f, m in zip(_blocks(far, hop), _blocks(mic, hop), strict=True)
-        ]
-        outs: list[bytes] = []
-
-        def loop() -> None:
-            for f, m in pairs:
-                ap.process_reverse_stream(f)
-                outs.append(ap.process_stream(m))
-
-        dt = wall_seconds(loop)
-        return Run(np.frombuffer(b"".join(outs), dtype=np.int16), dt, len(pairs))
-
-    return run
-
-
-def speex_runner(filter_ms: int = SPEEX_FILTER_MS) -> RunFn:
-    """speexdsp.EchoCanceller (Speex MDF, linear filter only: the binding does not run Speex's
-    residual echo suppressor), 10 ms frames, a ``filter_ms`` filter; no delay hint."""
-    from speexdsp import EchoCanceller
-
-    def run(far: np.ndarray, mic: np.ndarray, rate: int, hint: int | None) -> Run:
-        hop = _hop(rate)
-        ec = EchoCanceller.create(hop, rate * filter_ms // 1000, rate)
-        pairs = [
-            (m.tobytes(), f.tobytes())
-            for f, m in zip(_blocks(far, hop), _blocks(mic, hop), strict=True)
-        ]
-        outs: list[bytes] = []
-
-        def loop() -> None:
-            outs.extend(ec.process(m, f) for m, f in pairs)
-
-        dt = wall_seconds(loop)
-        return Run(np.frombuffer(b"".join(outs), dtype=np.int16), dt, len(pairs))
-
-    return run
 
 
 def _probe_smoke(c: Contender) -> None:
@@ -570,7 +331,7 @@ def _probe_smoke(c: Contender) -> None:
     for rate in RATES:
         far = to_int16(rng.standard_normal(rate) * 1000.0)
         mic = to_int16(np.concatenate([np.zeros(rate // 50), far[: -rate // 50] * 0.3]))
-        r = c.run(far, mic, rate, 20)
+        r = c.process(mic, rate, far=far, hint_ms=20)
         if len(r.out) != len(mic):
             raise RuntimeError(f"{c.key}: {len(r.out)} output samples for {len(mic)} in")
 
@@ -590,7 +351,7 @@ def ours_contender() -> tuple[list[Contender], dict[str, str]]:
                 "ours",
                 "ours",
                 "ours",
-                ours_runner(),
+                ours_processor(echo_cancellation=True),
                 "AudioProcessingModule(echo_cancellation=True), library defaults, no other stage; "
                 "output advanced by apm.delay_samples",
             ),
@@ -607,7 +368,7 @@ def peer_contenders() -> tuple[list[Contender], dict[str, str]]:
                 "livekit",
                 "livekit",
                 "webrtc",
-                livekit_runner(echo_cancellation=True),
+                livekit_processor(echo_cancellation=True),
                 "rtc.AudioProcessingModule(echo_cancellation=True) (WebRTC AEC3 via the SDK's "
                 "FFI); set_stream_delay_ms(hint) once before the first frame",
             ),
@@ -618,7 +379,7 @@ def peer_contenders() -> tuple[list[Contender], dict[str, str]]:
                 "pywebrtc",
                 "pywebrtc-audio",
                 "webrtc",
-                pywebrtc_aec_runner(),
+                pywebrtc_aec_processor(),
                 "EchoCanceller(rate, 1, stream_delay_ms=hint) (WebRTC AEC3 + its HPF), "
                 "process(near, far) per 10 ms",
             ),
@@ -629,7 +390,7 @@ def peer_contenders() -> tuple[list[Contender], dict[str, str]]:
                 "aecap",
                 "aec-audio-proc",
                 "webrtc",
-                aecap_runner(),
+                aecap_processor(),
                 "AudioProcessor(enable_aec=True, enable_ns=False, enable_agc=False) (WebRTC "
                 "APM, AEC3), set_stream_delay(hint) once",
             ),
@@ -640,7 +401,7 @@ def peer_contenders() -> tuple[list[Contender], dict[str, str]]:
                 "speex",
                 "speex",
                 "speex",
-                speex_runner(),
+                speex_aec_processor(SPEEX_FILTER_MS),
                 f"EchoCanceller.create(10 ms, {SPEEX_FILTER_MS} ms filter, rate) (Speex MDF, "
                 "linear only; the binding skips Speex's residual echo suppressor); no delay "
                 "hint API",
@@ -654,89 +415,8 @@ def peer_contenders() -> tuple[list[Contender], dict[str, str]]:
 # =========================================================================== metrics
 
 
-def frame_power(x: np.ndarray, rate: int, ms: int = ERLE_FRAME_MS) -> np.ndarray:
-    n = rate * ms // 1000
-    m = len(x) // n
-    fr = np.asarray(x[: m * n], dtype=np.float64).reshape(m, n)
-    return np.mean(fr * fr, axis=1)
-
-
-def _frames(window: tuple[float, float]) -> tuple[int, int]:
-    return int(round(window[0] * 1000 / ERLE_FRAME_MS)), int(
-        round(window[1] * 1000 / ERLE_FRAME_MS)
-    )
-
-
-def erle_track(sc: Scenario, out: np.ndarray) -> dict[str, np.ndarray]:
-    """Per 20 ms frame: echo power, output power, noise power and far-end activity."""
-    pe = frame_power(sc.echo, sc.rate)
-    po = frame_power(out, sc.rate)[: len(pe)]
-    pn = frame_power(sc.noise, sc.rate)[: len(pe)]
-    level = FULL_SCALE**2 * 10.0 ** ((sc.facts["echo_level_dbfs"] - ACTIVE_BELOW_DB) / 10.0)
-    return {"pe": pe, "po": po, "pn": pn, "active": pe >= level}
-
-
-def erle_median(
-    tr: dict[str, np.ndarray], window: tuple[float, float], den: str = "po"
-) -> float | None:
-    """Median over the far-end-active frames in ``window`` of 10·log10(echo / ``den``) power."""
-    a, b = _frames(window)
-    act = tr["active"][a:b]
-    if act.sum() < MIN_ACTIVE_IN_WINDOW:
-        return None
-    ratios = tr["pe"][a:b][act] / np.maximum(tr[den][a:b][act], 1e-12)
-    return 10.0 * math.log10(max(float(np.median(ratios)), 1e-12))
-
-
-def smoothed_erle(tr: dict[str, np.ndarray]) -> np.ndarray:
-    """ERLE over the active frames of the 0.5 s window ending at each frame (NaN: too few)."""
-    w = int(SMOOTH_S * 1000 / ERLE_FRAME_MS)
-    act = tr["active"].astype(np.float64)
-    pe = np.cumsum(np.concatenate([[0.0], tr["pe"] * act]))
-    po = np.cumsum(np.concatenate([[0.0], tr["po"] * act]))
-    cnt = np.cumsum(np.concatenate([[0.0], act]))
-    k = np.arange(len(act))
-    lo = np.maximum(k + 1 - w, 0)
-    se, so, c = pe[k + 1] - pe[lo], po[k + 1] - po[lo], cnt[k + 1] - cnt[lo]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        erle = 10.0 * np.log10(np.maximum(se, 1e-12) / np.maximum(so, 1e-12))
-    erle[c < MIN_ACTIVE_IN_WINDOW] = np.nan
-    return erle
-
-
-def time_to(
-    tr: dict[str, np.ndarray], window: tuple[float, float], level_db: float
-) -> float | None:
-    """Seconds from the first far-end-active frame in ``window`` until the ERLE smoothed over
-    SMOOTH_S (windows that start no earlier than ``window``) reaches ``level_db`` and holds it
-    in every judged window for HOLD_S, or to the end of ``window``. None if it never does."""
-    a, b = _frames(window)
-    part = {k: v[a:b] for k, v in tr.items()}
-    act = np.flatnonzero(part["active"])
-    if len(act) == 0:
-        return None
-    s = smoothed_erle(part)[int(act[0]) :]
-    hold = int(HOLD_S * 1000 / ERLE_FRAME_MS)
-    ok = ~(s < level_db)  # NaN (too few active frames to judge) does not break a hold
-    for i in np.flatnonzero(ok & ~np.isnan(s)):
-        if ok[i : i + hold].all():
-            return float(i + 1) * ERLE_FRAME_MS / 1000.0
-    return None
-
-
-def pesq_wb(ref: np.ndarray, deg: np.ndarray) -> float | None:
-    try:
-        from pesq import pesq
-    except ImportError:
-        return None
-    try:
-        return float(pesq(BASE_RATE, ref.astype(np.float32), deg.astype(np.float32), "wb"))
-    except Exception:  # noqa: BLE001 - e.g. NoUtterancesError on a silenced output
-        return None
-
-
 def _seg(x: np.ndarray, window: tuple[float, float]) -> np.ndarray:
-    return x[int(window[0] * BASE_RATE) : int(window[1] * BASE_RATE)]
+    return x[int(window[0] * METRIC_RATE) : int(window[1] * METRIC_RATE)]
 
 
 def score(sc: Scenario, out: np.ndarray | None, out16: np.ndarray | None) -> dict[str, Any]:
@@ -747,7 +427,7 @@ def score(sc: Scenario, out: np.ndarray | None, out16: np.ndarray | None) -> dic
     m: dict[str, Any] = {}
     if spec.far:
         ideal = out is None
-        tr = erle_track(sc, sc.noise if ideal else out)
+        tr = erle_track(sc.echo, sc.noise if ideal else out, sc.rate, sc.facts["echo_level_dbfs"])
         m["erle_db"] = erle_median(tr, w["steady"])
         if not ideal:
             m["t10_s"] = time_to(tr, w["converge"], 10.0)
@@ -771,7 +451,7 @@ def score(sc: Scenario, out: np.ndarray | None, out16: np.ndarray | None) -> dic
             m["dt_pesq"] = pesq_wb(ref, _seg(out16, w["dt"]))
             m["dt_si_sdr_db"] = si_sdr(ref, _seg(out16, w["dt"]))
     if not spec.far:
-        e = BASE_RATE * EDGE_MS // 1000
+        e = METRIC_RATE * EDGE_MS // 1000
         ref = sc.mic16[e:-e]
         if out16 is None:
             m["ne_pesq"] = pesq_wb(ref, ref)
@@ -784,31 +464,6 @@ def score(sc: Scenario, out: np.ndarray | None, out16: np.ndarray | None) -> dic
 # =========================================================================== runs
 
 
-def calibrate(contenders: Sequence[Contender], rates: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """Per rate and contender: how far its output lags its input.
-
-    Ours: ``apm.delay_samples``. Peers: the GCC-PHAT lag (±50 ms) of the output behind the
-    input on a near-end-only probe (3 s of the near-end talker, far end silent). Doubles as
-    each contender's warm-up at that rate.
-    """
-    out: dict[int, dict[str, Any]] = {}
-    for rate in rates:
-        far, mic = calibration_probe(rate)
-        out[rate] = {}
-        for c in contenders:
-            r = c.run(far, mic, rate, None)
-            lag, peak = gcc_phat_delay(mic[: len(r.out)], r.out, rate)
-            used = r.known_delay if r.known_delay is not None else lag
-            out[rate][c.key] = {
-                "samples": int(used),
-                "ms": 1000.0 * used / rate,
-                "method": "apm.delay_samples" if r.known_delay is not None else "gcc-phat",
-                "gcc_phat_samples": lag,
-                "gcc_phat_peak": peak,
-            }
-    return out
-
-
 def run_scenario(
     sc: Scenario,
     contenders: Sequence[Contender],
@@ -817,9 +472,9 @@ def run_scenario(
     rng: random.Random,
 ) -> dict[str, Any]:
     """Every contender on ``sc`` (``repeats`` interleaved timed runs; the first is scored)."""
-    runs: dict[str, list[Run]] = {c.key: [] for c in contenders}
-    for c in interleaved(contenders, repeats, rng):
-        runs[c.key].append(c.run(sc.far, sc.mic, sc.rate, sc.hint_ms))
+    runs = interleaved_runs(
+        contenders, repeats, rng, sc.mic, sc.rate, far=sc.far, hint_ms=sc.hint_ms
+    )
     base = score(sc, None, None)
     res: dict[str, Any] = {
         "ideal": {k: v for k, v in base.items() if not k.startswith("mic_")},
@@ -829,8 +484,8 @@ def run_scenario(
     for c in contenders:
         first = runs[c.key][0]
         y = align(first.out, delays[c.key]["samples"], n)
-        m = score(sc, y, to_16k(y, sc.rate)[: int(sc.spec.seconds * BASE_RATE)])
-        us = [r.seconds / r.frames * 1e6 for r in runs[c.key]]
+        m = score(sc, y, to_16k(y, sc.rate)[: int(sc.spec.seconds * METRIC_RATE)])
+        us = [r.us_per_frame for r in runs[c.key]]
         m.update(us_per_frame=statistics.median(us), us_samples=us, stats=first.stats)
         if sc.spec.hint_offset_ms and not c.has_hint:
             m["note"] = "no delay hint API: same input as main"
@@ -852,16 +507,16 @@ def run_full_apm(
     """AEC + NS + HPF + AGC at 48 kHz mono on the main scenario's first ``frames`` frames:
     µs per 10 ms frame, render + capture, median of ``repeats`` interleaved runs."""
     rate = 48000
-    hop = _hop(rate)
+    n = frames * hop(rate)
     if have_speech:
         sc = build_scenario("main", rate)
         far, mic, hint = sc.far, sc.mic, sc.hint_ms
     else:
         rng_np = np.random.default_rng(SEED)
-        far = to_int16(rng_np.standard_normal(frames * hop) * 1000.0)
+        far = to_int16(rng_np.standard_normal(n) * 1000.0)
         mic = to_int16(np.roll(far, rate // 10) * 0.3 + rng_np.standard_normal(len(far)) * 10.0)
         hint = 100
-    far, mic = np.resize(far, frames * hop), np.resize(mic, frames * hop)
+    far, mic = np.resize(far, n), np.resize(mic, n)
     missing: dict[str, str] = {}
     contenders: list[Contender] = []
     try:
@@ -871,9 +526,13 @@ def run_full_apm(
     except Exception as exc:  # noqa: BLE001
         missing["ours"] = f"unavailable ({error_text(exc)})"
     else:
-        opts = {k: v for k, v in FULL_APM_OPTIONS.items() if k != "echo_cancellation"}
         c, m = load_peers(
-            [("ours", lambda: Contender("ours", "ours", "ours", ours_runner(**opts)))],
+            [
+                (
+                    "ours",
+                    lambda: Contender("ours", "ours", "ours", ours_processor(**FULL_APM_OPTIONS)),
+                )
+            ],
             _probe_smoke,
         )
         contenders += c
@@ -885,7 +544,7 @@ def run_full_apm(
                 "livekit",
                 "livekit",
                 "webrtc",
-                livekit_runner(**FULL_APM_OPTIONS),
+                livekit_processor(**FULL_APM_OPTIONS),
                 "rtc.AudioProcessingModule(all four)",
             ),
         ),
@@ -895,7 +554,7 @@ def run_full_apm(
                 "pywebrtc",
                 "pywebrtc-audio",
                 "webrtc",
-                pywebrtc_apm_runner(**FULL_APM_OPTIONS),
+                pywebrtc_apm_processor(**FULL_APM_OPTIONS),
                 "AudioProcessor(all four)",
             ),
         ),
@@ -905,7 +564,7 @@ def run_full_apm(
                 "aecap",
                 "aec-audio-proc",
                 "webrtc",
-                aecap_runner(enable_ns=True, enable_agc=True),
+                aecap_processor(enable_ns=True, enable_agc=True),
                 "AudioProcessor(aec, ns, agc=AGC1 adaptive digital); no HPF option",
             ),
         ),
@@ -914,13 +573,7 @@ def run_full_apm(
     contenders += peers
     missing.update(m)
     progress("full APM 48 kHz ...")
-    for c in contenders:  # warm-up
-        c.run(far, mic, rate, hint)
-    samples: dict[str, list[float]] = {c.key: [] for c in contenders}
-    for c in interleaved(contenders, repeats, rng):
-        r = c.run(far, mic, rate, hint)
-        samples[c.key].append(r.seconds / r.frames * 1e6)
-    res = {k: {"us_per_frame": statistics.median(v), "samples_us": v} for k, v in samples.items()}
+    res = time_contenders(contenders, mic, rate, repeats, rng, far=far, hint_ms=hint)
     ours_us = res.get("ours", {}).get("us_per_frame")
     lk_us = res.get("livekit", {}).get("us_per_frame")
     return {
@@ -1226,7 +879,7 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
         out += [
             "",
             (
-                f"ERLE = median over far-end-active {ERLE_FRAME_MS} ms frames (echo within "
+                f"ERLE = median over far-end-active {ANALYSIS_MS} ms frames (echo within "
                 f"{ACTIVE_BELOW_DB:g} dB of its active level) of echo power at the mic / output "
                 "power, over 5-10 s (saturation: 6-12 s; chg: 15-20 s, after the change at 10 s; "
                 "post-DT: 17-20 s); tNN = s from the first active frame (chg: the first after the "
@@ -1298,6 +951,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         __doc__,
         "smoke-test size: 16 kHz, main scenario only (20 s of audio), 1 timed run; short "
         "full-APM timing",
+        plot_help="the main scenario's ERLE, double-talk PESQ and cost per rate, and the "
+        "full-APM cost",
     )
     p.add_argument(
         "--repeats",
@@ -1344,7 +999,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "wrong_hint_offset_ms": WRONG_HINT_OFFSET_MS,
             "saturation_knee_db": SATURATION_KNEE_DB,
             "speex_filter_ms": SPEEX_FILTER_MS,
-            "erle_frame_ms": ERLE_FRAME_MS,
+            "erle_frame_ms": ANALYSIS_MS,
             "smooth_s": SMOOTH_S,
             "hold_s": HOLD_S,
             "active_below_db": ACTIVE_BELOW_DB,
@@ -1368,7 +1023,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     if skipped is None and contenders:
         progress("calibrating delays ...")
-        delays = calibrate(contenders, rates)
+        delays = calibrate_delays(contenders, rates, calibration_probe)
         results["delays"] = delays
         for rate in rates:
             rr: dict[str, Any] = {}
@@ -1391,8 +1046,51 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+def plot(results: dict[str, Any], path: Path) -> None:
+    """The main scenario's columns of the AEC-only table as bars (a bar per rate), with the
+    targets, and the full-APM cost at 48 kHz."""
+    labels = {"mic": "mic (no AEC)", "ideal": "ideal", **results["labels"]}
+    keys = list(results["contenders"])
+    mains = {f"{int(r) // 1000} kHz": rr["main"] for r, rr in results["rates"].items()}
+    panels = [
+        Panel(
+            title,
+            [labels[k] for k in shown],
+            {rate: [m.get(k, {}).get(metric) for k in shown] for rate, m in mains.items()},
+            ylabel,
+            lines=lines,
+        )
+        for title, metric, ylabel, shown, lines in (
+            (
+                "Single-talk ERLE, 5-10 s (higher is better)",
+                "erle_db",
+                "dB",
+                ["ideal", *keys],
+                {"target": TARGET_ERLE_DB},
+            ),
+            (
+                "Double-talk PESQ-WB against the near end (higher is better)",
+                "dt_pesq",
+                "PESQ-WB",
+                ["mic", "ideal", *keys],
+                {"target": TARGET_DT_PESQ},
+            ),
+            ("Render + capture per 10 ms frame (lower is better)", "us_per_frame", "µs", keys, {}),
+        )
+        if mains
+    ]
+    panels.append(
+        cost_panel(
+            "Full APM (AEC + NS + HPF + AGC) at 48 kHz (lower is better)",
+            results["full_apm"],
+            {"target": TARGET_FULL_US},
+        )
+    )
+    bar_chart(path, "livekit_audio AEC benchmark, main scenario", panels, columns=2)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    return bench_main(parse_args(argv), run, report, to_json=jsonable)
+    return bench_main(parse_args(argv), run, report, to_json=jsonable, plot=plot)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """APM benchmark: noise-suppression quality, AGC, HPF, full-pipeline cost and thread scaling.
 
-    python benchmarks/bench_apm_quality.py [--quick] [--json PATH] [--repeats R]
+    python benchmarks/bench_apm_quality.py [--quick] [--json PATH] [--plot PATH] [--repeats R]
 
 Measures, on this machine and in this process, ``livekit_audio.AudioProcessingModule``
 against the peers that install (livekit's WebRTC APM, pywebrtc-audio, webrtc-noise-gain,
@@ -23,15 +23,14 @@ from __future__ import annotations
 import argparse
 import functools
 import gc
-import math
 import random
 import statistics
 import sys
 import threading
 import time
-import wave
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,7 +39,6 @@ from _common import (
     bench_main,
     bench_parser,
     format_table,
-    interleaved,
     jsonable,
     load_peers,
     num,
@@ -48,12 +46,60 @@ from _common import (
     peer_missing_lines,
     positive_int,
     progress,
-    read_wav,
     verdict,
-    wall_seconds,
 )
 from _machine import machine_summary
+from _metrics import (
+    ANALYSIS_MS,
+    MAX_LAG_MS,
+    METRIC_RATE,
+    P56_MARGIN_DB,
+    PAUSE_BELOW_MAX_DB,
+    active_level_dbfs,
+    align,
+    dbfs,
+    frame_powers,
+    musical_noise_index,
+    pause_frames,
+    pause_noise_reduction_db,
+    pesq_wb,
+    si_sdr,
+    stoi_score,
+)
+from _peers import (
+    FRAME_MS,
+    Contender,
+    calibrate_delays,
+    hop,
+    interleaved_runs,
+    livekit_frames,
+    livekit_processor,
+    ours_frames,
+    ours_processor,
+    output_delay,
+    process_all,
+    pywebrtc_apm_processor,
+    pywebrtc_ns_processor,
+    rnnoise_processor,
+    speex_ns_processor,
+    time_contenders,
+    wng_processor,
+)
 from _phases import phase_table, run_phases
+from _plot import Panel, bar_chart, cost_panel
+from _signals import (
+    babble_noise,
+    cut_at_pauses,
+    hum_noise,
+    level_gain,
+    pink_noise,
+    speech_16k,
+    speech_problem,
+    to_16k,
+    to_int16,
+    to_rate,
+    white_noise,
+)
 
 import livekit_audio as la
 
@@ -81,16 +127,8 @@ NOISES = ("white", "pink", "babble", "hum")
 STATIONARY_NOISES = ("white", "pink", "hum")
 SNRS_DB = (0, 5, 10)
 RATES = (16000, 48000)
-METRIC_RATE = 16000
-FRAME_MS = 10
-#: Analysis frame for active level, pauses and the musical-noise index.
-ANALYSIS_MS = 20
-PAUSE_BELOW_MAX_DB = 40.0
-P56_MARGIN_DB = 15.9
-MAX_LAG_MS = 50
 #: Evaluation skips this much at both ends (covers any delay up to ±MAX_LAG_MS).
 EDGE_MS = 50
-HUM_F0, HUM_HARMONICS = 50.0, 40
 AGC_LEVELS_DBFS = (-40.0, -30.0, -10.0)
 AGC_NOISE_DBFS = -70.0
 AGC_TARGET_DBFS = -18.0
@@ -117,129 +155,27 @@ TARGET_ALL_RATIO = 0.5
 TARGET_THREADS = 1.8
 #: The level AudioProcessingModule uses by default: the targets are judged there.
 OUR_DEFAULT = f"ours_{la.AudioProcessingModule().noise_suppression_level.value}"
-OUR_DEFAULT_TAG = {"ours_low": "ours-L", "ours_moderate": "ours-M", "ours_high": "ours-H",
-                   "ours_very_high": "ours-VH"}[OUR_DEFAULT]
-
-FULL_SCALE = 32768.0
+OUR_DEFAULT_TAG = {
+    "ours_low": "ours-L",
+    "ours_moderate": "ours-M",
+    "ours_high": "ours-H",
+    "ours_very_high": "ours-VH",
+}[OUR_DEFAULT]
 
 
 # =========================================================================== signals
 
 
-@functools.cache
-def speech_16k(name: str) -> np.ndarray:
-    """A speech file as float64 at 16 kHz (int16 scale); other rates via la.resample."""
-    x, rate = read_wav(SPEECH_DIR / name)
-    if rate != METRIC_RATE:
-        x = la.resample(x, rate, METRIC_RATE)
-    return x.astype(np.float64)
-
-
 def speech_available() -> str | None:
     """None when every file the benchmark needs is readable, else the reason."""
-    names = [n for n, _ in UTTERANCES] + [n for n, _ in BABBLE_TALKERS]
-    for n in names:
-        try:
-            speech_16k(n)
-        except (OSError, ValueError, wave.Error, EOFError) as exc:
-            return f"{SPEECH_DIR / n}: {exc}"
-    return None
-
-
-def frame_powers(x: np.ndarray, rate: int, ms: int = ANALYSIS_MS) -> np.ndarray:
-    """Mean power of consecutive non-overlapping frames (a partial last frame is dropped)."""
-    n = rate * ms // 1000
-    m = len(x) // n
-    fr = np.asarray(x[: m * n], dtype=np.float64).reshape(m, n)
-    return np.mean(fr * fr, axis=1)
-
-
-def dbfs(power: float) -> float:
-    """Power (int16 scale) in dBFS, 0 dBFS = full-scale square wave."""
-    return 10.0 * math.log10(max(power, 1e-12) / FULL_SCALE**2)
-
-
-def active_level_dbfs(x: np.ndarray, rate: int) -> float:
-    """ITU-T P.56-style active speech level, dBFS.
-
-    Frame powers over 20 ms frames; the threshold c walks down from the loudest frame in 0.25 dB
-    steps and the level is the mean power A(c) of the frames above c at the first c where
-    A(c) - c >= 15.9 dB (P.56's margin, applied to frames rather than to an envelope with
-    hangover). Falls back to the mean power when the margin is never reached.
-    """
-    p = np.sort(frame_powers(x, rate))[::-1]
-    p = p[p > 0]
-    if len(p) == 0:
-        return -120.0
-    pdb = 10.0 * np.log10(p / FULL_SCALE**2)
-    running_mean = np.cumsum(p) / np.arange(1, len(p) + 1)
-    for c in np.arange(pdb[0], pdb[0] - 120.0, -0.25):
-        above = int(np.searchsorted(-pdb, -c, side="left"))  # frames strictly above c
-        if above == 0:
-            continue
-        level = dbfs(float(running_mean[above - 1]))
-        if level - c >= P56_MARGIN_DB:
-            return level
-    return dbfs(float(np.mean(p)))
-
-
-def pause_frames(clean: np.ndarray, rate: int, below_db: float = PAUSE_BELOW_MAX_DB) -> np.ndarray:
-    """Bool per 20 ms frame: clean speech below its loudest frame by more than ``below_db``."""
-    p = frame_powers(clean, rate)
-    pdb = 10.0 * np.log10(p + 1e-12)
-    return pdb < pdb.max() - below_db
-
-
-def _quietest_near(x: np.ndarray, t: float) -> int:
-    """Sample index of the start of the quietest 20 ms frame within ±SNAP_S of t seconds."""
-    n = METRIC_RATE * ANALYSIS_MS // 1000
-    p = frame_powers(x, METRIC_RATE)
-    lo = max(0, int((t - SNAP_S) * 1000 / ANALYSIS_MS))
-    hi = min(len(p), int((t + SNAP_S) * 1000 / ANALYSIS_MS) + 1)
-    return (lo + int(np.argmin(p[lo:hi]))) * n
+    return speech_problem(dict.fromkeys([n for n, _ in UTTERANCES + BABBLE_TALKERS], 0.0))
 
 
 @functools.cache
 def utterance(index: int) -> np.ndarray:
     """Clean target utterance ``index`` (float64, int16 scale, 16 kHz), a multiple of 10 ms."""
     name, start = UTTERANCES[index]
-    x = speech_16k(name)
-    a = _quietest_near(x, start) if start > 0 else 0
-    b = _quietest_near(x, a / METRIC_RATE + UTTERANCE_S)
-    hop = METRIC_RATE // 100
-    b = a + (b - a) // hop * hop
-    return x[a:b].copy()
-
-
-def white_noise(n: int, rng: np.random.Generator) -> np.ndarray:
-    return rng.standard_normal(n)
-
-
-def pink_noise(n: int, rng: np.random.Generator, rate: int = METRIC_RATE) -> np.ndarray:
-    """1/f power spectrum (FFT shaping of white noise; flat below 20 Hz)."""
-    spec = np.fft.rfft(rng.standard_normal(n))
-    spec /= np.sqrt(np.maximum(np.fft.rfftfreq(n, 1.0 / rate), 20.0))
-    return np.fft.irfft(spec, n)
-
-
-def babble_noise(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Sum of the BABBLE_TALKERS, each at equal active level, each from a random offset."""
-    out = np.zeros(n)
-    for name, skip in BABBLE_TALKERS:
-        x = speech_16k(name)[int(skip * METRIC_RATE) :]
-        x = x / 10.0 ** (active_level_dbfs(x, METRIC_RATE) / 20.0)
-        x = np.resize(x, max(n, len(x)))  # tiles the short talkers
-        out += np.roll(x, -int(rng.integers(len(x))))[:n]
-    return out
-
-
-def hum_noise(n: int, rng: np.random.Generator, rate: int = METRIC_RATE) -> np.ndarray:
-    """50 Hz mains hum: harmonics k·50 Hz, k = 1..40, amplitude 1/k, random phases."""
-    t = np.arange(n) / rate
-    out = np.zeros(n)
-    for k in range(1, HUM_HARMONICS + 1):
-        out += np.sin(2 * np.pi * HUM_F0 * k * t + rng.uniform(0, 2 * np.pi)) / k
-    return out
+    return cut_at_pauses(speech_16k(name), start, UTTERANCE_S, SNAP_S)
 
 
 def make_noise(kind: str, n: int, utt: int) -> np.ndarray:
@@ -249,21 +185,10 @@ def make_noise(kind: str, n: int, utt: int) -> np.ndarray:
     if kind == "pink":
         return pink_noise(n, rng)
     if kind == "babble":
-        return babble_noise(n, rng)
+        return babble_noise(n, rng, BABBLE_TALKERS)
     if kind == "hum":
         return hum_noise(n, rng)
     raise ValueError(kind)
-
-
-def to_int16(x: np.ndarray) -> np.ndarray:
-    return np.clip(np.round(x), -32768, 32767).astype(np.int16)
-
-
-def upsample(x: np.ndarray, rate: int) -> np.ndarray:
-    """float64 signal at 16 kHz to ``rate`` with la.resample (float32 path), as float64."""
-    if rate == METRIC_RATE:
-        return x
-    return la.resample(x.astype(np.float32), METRIC_RATE, rate).astype(np.float64)
 
 
 @dataclass
@@ -285,7 +210,7 @@ def _noise_gain(noise: str, snr_db: float, utt: int) -> tuple[np.ndarray, float]
     nz = make_noise(noise, len(clean), utt)
     speech_db = active_level_dbfs(clean, METRIC_RATE)
     noise_db = dbfs(float(np.mean(nz * nz)))
-    return nz, 10.0 ** ((speech_db - snr_db - noise_db) / 20.0)
+    return nz, level_gain(noise_db, speech_db - snr_db)
 
 
 def make_condition(rate: int, noise: str, snr_db: float, utt: int) -> Condition:
@@ -296,187 +221,12 @@ def make_condition(rate: int, noise: str, snr_db: float, utt: int) -> Condition:
     """
     clean = utterance(utt)
     nz, g = _noise_gain(noise, snr_db, utt)
-    noisy = to_int16(upsample(clean, rate) + g * upsample(nz, rate))
+    noisy = to_int16(to_rate(clean, rate) + g * to_rate(nz, rate))
     noisy16 = noisy if rate == METRIC_RATE else la.resample(noisy, rate, METRIC_RATE)
     return Condition(rate, noise, snr_db, utt, clean, noisy16.astype(np.float64), noisy)
 
 
 # =========================================================================== contenders
-
-
-@dataclass
-class Run:
-    """One pass of a contender over a signal: output (int16, input rate), time, frame count."""
-
-    out: np.ndarray
-    seconds: float
-    frames: int
-    known_delay: int | None = None  # samples at the input rate, when the contender reports it
-
-
-@dataclass(frozen=True)
-class Contender:
-    """A processor under test. ``process(x, rate)`` builds a fresh instance, prepares its
-    inputs (untimed), times the 10 ms frame loop and returns a :class:`Run`."""
-
-    key: str
-    label: str
-    family: str  # "ours", "webrtc" or "other"
-    rates: tuple[int, ...]
-    process: Callable[[np.ndarray, int], Run]
-    note: str = ""
-
-
-def _hop(rate: int) -> int:
-    return rate * FRAME_MS // 1000
-
-
-def _split(x: np.ndarray, hop: int) -> list[np.ndarray]:
-    return [x[i : i + hop] for i in range(0, len(x) - hop + 1, hop)]
-
-
-def _ours_frames(buf: np.ndarray, rate: int, block_ms: int) -> list[la.AudioFrame]:
-    """Mono frames of ``block_ms`` viewing consecutive blocks of ``buf`` (processed in place)."""
-    hop = rate * block_ms // 1000
-    return [la.AudioFrame(c, rate, 1, hop) for c in _split(buf, hop)]
-
-
-def _livekit_frames(x: np.ndarray, rate: int) -> list[Any]:
-    """Mono 10 ms ``rtc.AudioFrame`` copies of consecutive blocks of ``x``."""
-    from livekit import rtc
-
-    hop = _hop(rate)
-    return [rtc.AudioFrame(bytearray(c.tobytes()), rate, 1, hop) for c in _split(x, hop)]
-
-
-def _process_all(apm: Any, frames: Sequence[Any]) -> Callable[[], None]:
-    """The timed loop: ``apm.process_stream`` on each frame, in order."""
-
-    def loop() -> None:
-        for f in frames:
-            apm.process_stream(f)
-
-    return loop
-
-
-def ours_processor(block_ms: int = FRAME_MS, **options: Any) -> Callable[[np.ndarray, int], Run]:
-    """livekit_audio.AudioProcessingModule(**options), process_stream on ``block_ms`` frames."""
-
-    def process(x: np.ndarray, rate: int) -> Run:
-        apm = la.AudioProcessingModule(**options)
-        buf = np.array(x, dtype=np.int16, copy=True)
-        frames = _ours_frames(buf, rate, block_ms)
-        dt = wall_seconds(_process_all(apm, frames))
-        n = sum(f.samples_per_channel for f in frames)
-        return Run(buf[:n], dt, n // _hop(rate), apm.delay_samples)
-
-    return process
-
-
-def livekit_processor(**options: Any) -> Callable[[np.ndarray, int], Run]:
-    from livekit import rtc
-
-    def process(x: np.ndarray, rate: int) -> Run:
-        apm = rtc.AudioProcessingModule(**options)
-        frames = _livekit_frames(x, rate)
-        dt = wall_seconds(_process_all(apm, frames))
-        out = np.concatenate([np.frombuffer(f.data, dtype=np.int16) for f in frames])
-        return Run(out, dt, len(frames))
-
-    return process
-
-
-def _pywebrtc_processor(make: Callable[[Any, int], Any]) -> Callable[[np.ndarray, int], Run]:
-    """``make(pywebrtc_audio, rate).process`` on 10 ms int16 frames (a fresh instance per run)."""
-    import pywebrtc_audio
-
-    def process(x: np.ndarray, rate: int) -> Run:
-        processor = make(pywebrtc_audio, rate)
-        frames = [c.copy() for c in _split(x, _hop(rate))]
-        outs: list[np.ndarray] = []
-
-        def loop() -> None:
-            outs.extend(processor.process(f) for f in frames)
-
-        dt = wall_seconds(loop)
-        return Run(np.concatenate(outs), dt, len(frames))
-
-    return process
-
-
-def pywebrtc_ns_processor(level: int) -> Callable[[np.ndarray, int], Run]:
-    return _pywebrtc_processor(
-        lambda pw, rate: pw.NoiseSuppressor(sample_rate=rate, num_channels=1, level=level)
-    )
-
-
-def pywebrtc_apm_processor(**options: Any) -> Callable[[np.ndarray, int], Run]:
-    return _pywebrtc_processor(
-        lambda pw, rate: pw.AudioProcessor(sample_rate=rate, num_channels=1, **options)
-    )
-
-
-def wng_processor(level: int) -> Callable[[np.ndarray, int], Run]:
-    import webrtc_noise_gain
-
-    def process(x: np.ndarray, rate: int) -> Run:
-        if rate != 16000:
-            raise ValueError("webrtc-noise-gain is 16 kHz only")
-        ap = webrtc_noise_gain.AudioProcessor(0, level)  # auto gain 0 = off
-        frames = [c.tobytes() for c in _split(x, _hop(rate))]
-        outs: list[bytes] = []
-
-        def loop() -> None:
-            outs.extend(ap.Process10ms(f).audio for f in frames)
-
-        dt = wall_seconds(loop)
-        return Run(np.frombuffer(b"".join(outs), dtype=np.int16), dt, len(frames))
-
-    return process
-
-
-def speex_processor() -> Callable[[np.ndarray, int], Run]:
-    from speexdsp_ns import NoiseSuppression
-
-    def process(x: np.ndarray, rate: int) -> Run:
-        hop = _hop(rate)
-        ns = NoiseSuppression.create(hop, rate)
-        frames = [c.tobytes() for c in _split(x, hop)]
-        outs: list[bytes] = []
-
-        def loop() -> None:
-            outs.extend(ns.process(f) for f in frames)
-
-        dt = wall_seconds(loop)
-        return Run(np.frombuffer(b"".join(outs), dtype=np.int16), dt, len(frames))
-
-    return process
-
-
-def rnnoise_processor() -> Callable[[np.ndarray, int], Run]:
-    from pyrnnoise import rnnoise
-
-    def process(x: np.ndarray, rate: int) -> Run:
-        # RNNoise runs at 48 kHz on 480-sample frames; other rates are resampled in one shot
-        # outside the timed loop.
-        x48 = x if rate == 48000 else la.resample(x, rate, 48000)
-        frames = [c.copy() for c in _split(x48, 480)]
-        state = rnnoise.create()
-        outs: list[np.ndarray] = []
-        try:
-
-            def loop() -> None:
-                outs.extend(rnnoise.process_mono_frame(state, f)[0] for f in frames)
-
-            dt = wall_seconds(loop)
-        finally:
-            rnnoise.destroy(state)
-        out = np.concatenate(outs)
-        if rate != 48000:
-            out = la.resample(out, 48000, rate)
-        return Run(out, dt, len(frames))
-
-    return process
 
 
 def _ns_contenders() -> tuple[list[Contender], dict[str, str]]:
@@ -486,9 +236,9 @@ def _ns_contenders() -> tuple[list[Contender], dict[str, str]]:
             f"ours_{lvl.value}",
             f"ours-{abbr}",
             "ours",
-            RATES,
             ours_processor(noise_suppression=True, noise_suppression_level=lvl),
             f"NS only, level {lvl.name}",
+            rates=RATES,
         )
         for lvl, abbr in zip(la.NoiseSuppressionLevel, ("L", "M", "H", "VH"), strict=True)
     ]
@@ -500,10 +250,10 @@ def _ns_contenders() -> tuple[list[Contender], dict[str, str]]:
                     "livekit",
                     "livekit",
                     "webrtc",
-                    RATES,
                     livekit_processor(noise_suppression=True),
                     "rtc.AudioProcessingModule(noise_suppression=True); level not settable "
                     "(WebRTC's default, kModerate)",
+                    rates=RATES,
                 )
             ],
         ),
@@ -514,9 +264,9 @@ def _ns_contenders() -> tuple[list[Contender], dict[str, str]]:
                     f"pywebrtc_{tag}",
                     f"pywebrtc-{abbr}",
                     "webrtc",
-                    RATES,
                     pywebrtc_ns_processor(level),
                     f"NoiseSuppressor(level={level}) ({desc})",
+                    rates=RATES,
                 )
                 for level, tag, abbr, desc in (
                     (1, "moderate", "M", "moderate, 12 dB"),
@@ -531,10 +281,10 @@ def _ns_contenders() -> tuple[list[Contender], dict[str, str]]:
                     f"wng_{tag}",
                     f"wng-{abbr}",
                     "webrtc",
-                    (16000,),
                     wng_processor(level),
                     f"AudioProcessor(0, {level}) ({desc}); 16 kHz only; its WebRTC HPF is "
                     "always on",
+                    rates=(16000,),
                 )
                 for level, tag, abbr, desc in (
                     (2, "moderate", "M", "kModerate"),
@@ -549,9 +299,9 @@ def _ns_contenders() -> tuple[list[Contender], dict[str, str]]:
                     "speex",
                     "speex",
                     "other",
-                    RATES,
-                    speex_processor(),
+                    speex_ns_processor(),
                     "NoiseSuppression.create(10 ms, rate), library defaults",
+                    rates=RATES,
                 )
             ],
         ),
@@ -562,10 +312,10 @@ def _ns_contenders() -> tuple[list[Contender], dict[str, str]]:
                     "rnnoise",
                     "rnnoise",
                     "other",
-                    RATES,
                     rnnoise_processor(),
                     "RNNoise at 48 kHz (480-sample frames); at 16 kHz resampled in and out "
                     "outside the timed loop",
+                    rates=RATES,
                 )
             ],
         ),
@@ -584,119 +334,19 @@ def _ns_contenders() -> tuple[list[Contender], dict[str, str]]:
 # =========================================================================== metrics
 
 
-def gcc_phat_delay(x: np.ndarray, y: np.ndarray, rate: int) -> tuple[int, float]:
-    """Lag of ``y`` behind ``x`` in samples (|lag| <= 50 ms) by GCC-PHAT over 100 Hz-7 kHz.
-
-    Returns (lag, peak height); the peak is about 1 for a pure delay, lower for processed or
-    noisy outputs.
-    """
-    n = min(len(x), len(y))
-    a = np.asarray(x[:n], dtype=np.float64)
-    b = np.asarray(y[:n], dtype=np.float64)
-    nfft = 1 << (2 * n - 1).bit_length()
-    cross = np.fft.rfft(b, nfft) * np.conj(np.fft.rfft(a, nfft))
-    f = np.fft.rfftfreq(nfft, 1.0 / rate)
-    band = (f >= 100.0) & (f <= 7000.0)
-    cross = np.where(band, cross / (np.abs(cross) + 1e-12), 0.0)
-    c = np.fft.irfft(cross, nfft) * (nfft / (2.0 * max(int(band.sum()), 1)))
-    m = rate * MAX_LAG_MS // 1000
-    lags = np.concatenate([np.arange(0, m + 1), np.arange(-m, 0)])
-    vals = np.concatenate([c[: m + 1], c[-m:]])
-    i = int(np.argmax(vals))
-    return int(lags[i]), float(vals[i])
-
-
-def align(out: np.ndarray, delay: int, n: int) -> np.ndarray:
-    """``out`` advanced by ``delay`` samples (negative: retarded), zero-filled to length n."""
-    res = np.zeros(n, dtype=np.float64)
-    src = np.asarray(out, dtype=np.float64)
-    if delay >= 0:
-        seg = src[delay : delay + n]
-        res[: len(seg)] = seg
-    else:
-        seg = src[: n + delay]
-        res[-delay : -delay + len(seg)] = seg
-    return res
-
-
-def si_sdr(ref: np.ndarray, est: np.ndarray) -> float:
-    ref = ref - ref.mean()
-    est = est - est.mean()
-    a = float(np.dot(est, ref) / max(float(np.dot(ref, ref)), 1e-12))
-    target = a * ref
-    resid = est - target
-    return 10.0 * math.log10(
-        max(float(np.dot(target, target)), 1e-12) / max(float(np.dot(resid, resid)), 1e-12)
-    )
-
-
-def musical_noise_index(noisy: np.ndarray, out: np.ndarray, pauses: np.ndarray) -> float | None:
-    """ln(kurtosis ratio) of the power spectra in speech pauses, output over input.
-
-    After Uemura et al. 2009 (musical noise measured by the kurtosis of the power-spectral
-    components before and after processing): 20 ms Hann frames on the pause grid, 100 Hz to
-    7 kHz, each bin's power normalized by its mean over the pause frames, kurtosis =
-    E[P^2] / E[P]^2 over all (frame, bin) values (2 for Gaussian noise). 0 = the residual
-    noise keeps the input noise's statistics; > 0 = spikier, isolated spectral peaks that
-    come and go (musical noise). None with fewer than 10 pause frames.
-    """
-    idx = np.flatnonzero(pauses)
-    if len(idx) < 10:
-        return None
-    n = METRIC_RATE * ANALYSIS_MS // 1000
-    win = np.hanning(n)
-    f = np.fft.rfftfreq(n, 1.0 / METRIC_RATE)
-    band = (f >= 100.0) & (f <= 7000.0)
-
-    def kurt(sig: np.ndarray) -> float:
-        frames = np.stack([sig[i * n : (i + 1) * n] * win for i in idx])
-        p = np.abs(np.fft.rfft(frames, axis=1))[:, band] ** 2
-        p = p / np.maximum(p.mean(axis=0, keepdims=True), 1e-12)
-        return float(np.mean(p * p) / max(float(np.mean(p)) ** 2, 1e-24))
-
-    return math.log(max(kurt(out), 1e-12) / max(kurt(noisy), 1e-12))
-
-
-def _pesq(ref: np.ndarray, deg: np.ndarray) -> float | None:
-    from pesq import pesq
-
-    try:
-        return float(pesq(METRIC_RATE, ref.astype(np.float32), deg.astype(np.float32), "wb"))
-    except Exception:  # noqa: BLE001 - e.g. NoUtterancesError on a silenced output
-        return None
-
-
-def _stoi(ref: np.ndarray, deg: np.ndarray) -> float | None:
-    from pystoi import stoi
-
-    try:
-        return float(stoi(ref, deg, METRIC_RATE, extended=False))
-    except Exception:  # noqa: BLE001
-        return None
-
-
 def quality_metrics(clean16: np.ndarray, noisy16: np.ndarray, out16: np.ndarray) -> dict[str, Any]:
     """Metrics of one (already aligned, 16 kHz) output over the evaluation window."""
     e = METRIC_RATE * EDGE_MS // 1000
     ref, nz, deg = clean16[e:-e], noisy16[e:-e], out16[e:-e]
     pauses = pause_frames(ref, METRIC_RATE)
-    p_in = frame_powers(nz, METRIC_RATE)[pauses]
-    p_out = frame_powers(deg, METRIC_RATE)[pauses]
-    nr = 10.0 * math.log10(max(float(p_in.sum()), 1e-12) / max(float(p_out.sum()), 1e-12))
     return {
-        "pesq": _pesq(ref, deg),
-        "stoi": _stoi(ref, deg),
+        "pesq": pesq_wb(ref, deg),
+        "stoi": stoi_score(ref, deg),
         "si_sdr_db": si_sdr(ref, deg),
-        "pause_nr_db": nr,
+        "pause_nr_db": pause_noise_reduction_db(nz, deg, pauses),
         "musical_noise": musical_noise_index(nz, deg, pauses),
         "pause_frames": int(pauses.sum()),
     }
-
-
-def to_metric_rate(x: np.ndarray, rate: int) -> np.ndarray:
-    if rate == METRIC_RATE:
-        return np.asarray(x, dtype=np.float64)
-    return la.resample(to_int16(x), rate, METRIC_RATE).astype(np.float64)
 
 
 # =========================================================================== NS section
@@ -707,33 +357,16 @@ def _mean(xs: Sequence[float | None]) -> float | None:
     return statistics.fmean(vals) if vals else None
 
 
-def calibrate_delays(
-    contenders: Sequence[Contender], rates: Sequence[int]
-) -> dict[int, dict[str, dict[str, Any]]]:
-    """Per contender and rate: the delay used for alignment.
+def ns_delays(contenders: Sequence[Contender], rates: Sequence[int]) -> dict[int, Any]:
+    """Per rate and contender: the delay used for alignment (``_peers.calibrate_delays``).
 
     Ours: ``apm.delay_samples`` (also cross-checked by GCC-PHAT). Peers: GCC-PHAT lag of the
     output behind the input on a calibration mix (utterance 0 + pink noise at 10 dB SNR).
     Doubles as each contender's warm-up at that rate.
     """
-    delays: dict[int, dict[str, dict[str, Any]]] = {}
-    for rate in rates:
-        cond = make_condition(rate, "pink", 10, 0)
-        delays[rate] = {}
-        for c in contenders:
-            if rate not in c.rates:
-                continue
-            run = c.process(cond.noisy, rate)
-            lag, peak = gcc_phat_delay(cond.noisy[: len(run.out)], run.out, rate)
-            used = run.known_delay if run.known_delay is not None else lag
-            delays[rate][c.key] = {
-                "samples": int(used),
-                "ms": 1000.0 * used / rate,
-                "method": "apm.delay_samples" if run.known_delay is not None else "gcc-phat",
-                "gcc_phat_samples": lag,
-                "gcc_phat_peak": peak,
-            }
-    return delays
+    return calibrate_delays(
+        contenders, rates, lambda r: (make_condition(r, "pink", 10, 0).noisy, {})
+    )
 
 
 def run_ns(
@@ -748,7 +381,7 @@ def run_ns(
 ) -> list[dict[str, Any]]:
     rows = []
     for rate in rates:
-        active = [c for c in contenders if rate in c.rates]
+        active = [c for c in contenders if c.runs_at(rate)]
         for noise in noises:
             for snr in snrs:
                 progress(f"NS {rate // 1000} kHz {noise} {snr:g} dB ...")
@@ -758,17 +391,15 @@ def run_ns(
                     cond = make_condition(rate, noise, snr, u)
                     base = quality_metrics(cond.clean16, cond.noisy16, cond.noisy16)
                     per_utt["noisy"].append(base)
-                    runs: dict[str, list[Run]] = {c.key: [] for c in active}
-                    for c in interleaved(active, repeats, rng):
-                        runs[c.key].append(c.process(cond.noisy, rate))
+                    runs = interleaved_runs(active, repeats, rng, cond.noisy, rate)
                     n = len(cond.noisy)
                     for c in active:
                         first = runs[c.key][0]
                         d = delays[rate][c.key]["samples"]
-                        lag, _ = gcc_phat_delay(cond.noisy[: len(first.out)], first.out, rate)
-                        out16 = to_metric_rate(align(first.out, d, n), rate)
+                        lag = output_delay(cond.noisy, first, rate)["gcc_phat_samples"]
+                        out16 = to_16k(align(first.out, d, n), rate)
                         m = quality_metrics(cond.clean16, cond.noisy16, out16[: len(cond.clean16)])
-                        us = [r.seconds / r.frames * 1e6 for r in runs[c.key]]
+                        us = [r.us_per_frame for r in runs[c.key]]
                         m.update(
                             us_per_frame=statistics.median(us),
                             us_samples=us,
@@ -860,9 +491,9 @@ def _agc_contenders() -> tuple[list[Contender], dict[str, str]]:
             "ours",
             "ours",
             "ours",
-            RATES,
             ours_processor(auto_gain_control=True),
             f"AGC only, target {AGC_TARGET_DBFS:g} dBFS (default)",
+            rates=RATES,
         )
     ]
     peers = [
@@ -872,9 +503,9 @@ def _agc_contenders() -> tuple[list[Contender], dict[str, str]]:
                 "livekit",
                 "livekit",
                 "webrtc",
-                RATES,
                 livekit_processor(auto_gain_control=True),
                 "rtc.AudioProcessingModule(auto_gain_control=True) (WebRTC AGC2, SDK's config)",
+                rates=RATES,
             ),
         ),
         (
@@ -883,9 +514,9 @@ def _agc_contenders() -> tuple[list[Contender], dict[str, str]]:
                 "pywebrtc",
                 "pywebrtc",
                 "webrtc",
-                RATES,
                 pywebrtc_apm_processor(auto_gain_control=True),
                 "AudioProcessor(auto_gain_control=True) (AGC2 adaptive digital, its defaults)",
+                rates=RATES,
             ),
         ),
     ]
@@ -909,16 +540,15 @@ def run_agc(
     """Speech scaled to each active level plus -70 dBFS white noise, through each AGC."""
     rows = []
     for rate in rates:
-        clean = upsample(speech, rate)
+        clean = to_rate(speech, rate)
         base_level = active_level_dbfs(clean, rate)
         pauses = pause_frames(clean, rate, AGC_PAUSE_BELOW_MAX_DB)
-        noise = np.random.default_rng([SEED, 99, rate]).standard_normal(len(clean))
-        noise *= FULL_SCALE * 10.0 ** (AGC_NOISE_DBFS / 20.0)
+        noise = white_noise(len(clean), np.random.default_rng([SEED, 99, rate]), AGC_NOISE_DBFS)
         settle = int(AGC_SETTLE_S * 1000 / ANALYSIS_MS)
         n_an = rate * ANALYSIS_MS // 1000
         for level in AGC_LEVELS_DBFS:
             progress(f"AGC {rate // 1000} kHz {level:g} dBFS ...")
-            scaled = clean * 10.0 ** ((level - base_level) / 20.0)
+            scaled = clean * level_gain(base_level, level)
             x = to_int16(scaled + noise)
             px = frame_powers(x, rate)
             pzx = pauses[: len(px)].copy()
@@ -932,14 +562,11 @@ def run_agc(
                 }
             }
             for c in contenders:
-                if rate not in c.rates:
+                if not c.runs_at(rate):
                     continue
                 run = c.process(x, rate)
-                if run.known_delay is not None:
-                    d, method = run.known_delay, "apm.delay_samples"
-                else:
-                    d, _ = gcc_phat_delay(x[: len(run.out)], run.out, rate)
-                    method = "gcc-phat"
+                delay = output_delay(x, run, rate)
+                d = delay["samples"]
                 y = align(run.out, d, len(x))
                 tail = y[settle * n_an :]
                 head = y[: settle * n_an]
@@ -956,9 +583,9 @@ def run_agc(
                     "active_level_first_3s_dbfs": active_level_dbfs(head, rate),
                     "full_scale_samples": int(np.sum(np.abs(run.out.astype(np.int32)) >= 32767)),
                     "pause_noise_dbfs": dbfs(float(np.mean(p[pz]))) if pz.any() else None,
-                    "delay_samples": int(d),
-                    "delay_method": method,
-                    "us_per_frame": run.seconds / run.frames * 1e6,
+                    "delay_samples": d,
+                    "delay_method": delay["method"],
+                    "us_per_frame": run.us_per_frame,
                 }
             rows.append({"rate": rate, "level_dbfs": level, "results": results})
     return rows
@@ -970,27 +597,13 @@ def run_agc(
 def speed_signal(rate: int, frames: int, have_speech: bool) -> np.ndarray:
     """int16 test input for the speed sections: speech + pink noise at 10 dB SNR (tiled), or
     seeded pink noise alone when the speech data is absent."""
-    n = frames * _hop(rate)
+    n = frames * hop(rate)
     if have_speech:
         x = make_condition(rate, "pink", 10, 0).noisy
         return np.resize(x, n)
     return to_int16(
-        upsample(pink_noise(n * METRIC_RATE // rate, np.random.default_rng(SEED)) * 2000.0, rate)
+        to_rate(pink_noise(n * METRIC_RATE // rate, np.random.default_rng(SEED)) * 2000.0, rate)
     )[:n]
-
-
-def time_contenders(
-    contenders: Sequence[Contender], x: np.ndarray, rate: int, repeats: int, rng: random.Random
-) -> dict[str, dict[str, Any]]:
-    """µs per 10 ms frame of each contender on ``x``: one warm-up, then ``repeats`` timed runs
-    in a shuffled order per repeat; the median is reported."""
-    for c in contenders:
-        c.process(x, rate)
-    samples: dict[str, list[float]] = {c.key: [] for c in contenders}
-    for c in interleaved(contenders, repeats, rng):
-        r = c.process(x, rate)
-        samples[c.key].append(r.seconds / r.frames * 1e6)
-    return {k: {"us_per_frame": statistics.median(v), "samples_us": v} for k, v in samples.items()}
 
 
 def _optional(
@@ -1009,27 +622,31 @@ def run_hpf(
     missing: dict[str, str] = {}
     contenders = [
         Contender(
-            "ours", "ours (10 ms calls)", "ours", RATES, ours_processor(high_pass_filter=True)
+            "ours", "ours (10 ms calls)", "ours", ours_processor(high_pass_filter=True), rates=RATES
         ),
         Contender(
             "ours_1s",
             "ours (1 s calls)",
             "ours",
-            RATES,
             ours_processor(block_ms=1000, high_pass_filter=True),
             "100 blocks per process_stream call: the kernel without the per-call overhead",
+            rates=RATES,
         ),
         Contender(
             "ours_none",
             "ours, no stage",
             "ours",
-            RATES,
             ours_processor(),
             "no stage enabled: the per-call overhead of process_stream (Python + Cython)",
+            rates=RATES,
         ),
         *_optional(
             lambda: Contender(
-                "livekit", "livekit", "webrtc", RATES, livekit_processor(high_pass_filter=True)
+                "livekit",
+                "livekit",
+                "webrtc",
+                livekit_processor(high_pass_filter=True),
+                rates=RATES,
             ),
             missing,
             "livekit",
@@ -1052,8 +669,11 @@ def run_hpf(
 
 ALL_FEATURES = {"high_pass_filter": True, "noise_suppression": True, "auto_gain_control": True}
 #: Cost by signal phase (speech, silence after speech, low-level noise): these stages.
-PHASE_CONFIGS = {"HPF": {"high_pass_filter": True}, "HPF+NS": {"high_pass_filter": True,
-                 "noise_suppression": True}, "HPF+NS+AGC": ALL_FEATURES}
+PHASE_CONFIGS = {
+    "HPF": {"high_pass_filter": True},
+    "HPF+NS": {"high_pass_filter": True, "noise_suppression": True},
+    "HPF+NS+AGC": ALL_FEATURES,
+}
 
 
 def run_all_features(
@@ -1063,11 +683,16 @@ def run_all_features(
     missing: dict[str, str] = {}
     contenders = [
         Contender(
-            "ours", "ours", "ours", (rate,), ours_processor(**ALL_FEATURES), f"HPF+NS({la.AudioProcessingModule().noise_suppression_level.name})+AGC"
+            "ours",
+            "ours",
+            "ours",
+            ours_processor(**ALL_FEATURES),
+            f"HPF+NS({la.AudioProcessingModule().noise_suppression_level.name})+AGC",
+            rates=(rate,),
         ),
         *_optional(
             lambda: Contender(
-                "livekit", "livekit", "webrtc", (rate,), livekit_processor(**ALL_FEATURES)
+                "livekit", "livekit", "webrtc", livekit_processor(**ALL_FEATURES), rates=(rate,)
             ),
             missing,
             "livekit",
@@ -1077,8 +702,8 @@ def run_all_features(
                 "pywebrtc",
                 "pywebrtc-audio",
                 "webrtc",
-                (rate,),
                 pywebrtc_apm_processor(**ALL_FEATURES),
+                rates=(rate,),
             ),
             missing,
             "pywebrtc-audio",
@@ -1126,7 +751,7 @@ def _job_ours(
 ) -> Callable[[], Callable[[], Any]]:
     def make() -> Callable[[], Any]:
         apm = la.AudioProcessingModule(**ALL_FEATURES)
-        return _process_all(apm, _ours_frames(x.copy(), rate, block_ms))
+        return process_all(apm, ours_frames(x.copy(), rate, block_ms))
 
     return make
 
@@ -1136,7 +761,7 @@ def _job_livekit(x: np.ndarray, rate: int) -> Callable[[], Callable[[], Any]]:
 
     def make() -> Callable[[], Any]:
         apm = rtc.AudioProcessingModule(**ALL_FEATURES)
-        return _process_all(apm, _livekit_frames(x, rate))
+        return process_all(apm, livekit_frames(x, rate))
 
     return make
 
@@ -1423,7 +1048,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             n_ok = sum(m >= 0 for m, _ in margins)
             out.append(
                 {
-                    "name": f"NS PESQ >= best WebRTC peer, every noise/SNR, {rate // 1000} kHz ({OUR_DEFAULT_TAG}, the default)",
+                    "name": f"NS PESQ >= best WebRTC peer, every noise/SNR, {rate // 1000} kHz "
+                    f"({OUR_DEFAULT_TAG}, the default)",
                     "measured": f"{n_ok}/{len(margins)} rows; worst {worst[0]:+.2f} ({worst[1]})",
                     "ok": worst[0] >= 0,
                 }
@@ -1445,7 +1071,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             v = s["stoi_delta_worst"]
             out.append(
                 {
-                    "name": f"NS STOI drop <= {TARGET_STOI_DROP} vs noisy, {rate // 1000} kHz ({OUR_DEFAULT_TAG}, the default)",
+                    "name": f"NS STOI drop <= {TARGET_STOI_DROP} vs noisy, {rate // 1000} kHz "
+                    f"({OUR_DEFAULT_TAG}, the default)",
                     "measured": f"worst ΔSTOI {v:+.3f}",
                     "ok": v >= -TARGET_STOI_DROP,
                 }
@@ -1454,7 +1081,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             v = s["pause_nr_min_db"]
             out.append(
                 {
-                    "name": f"NS pause NR >= {TARGET_PAUSE_NR_DB:g} dB, {rate // 1000} kHz ({OUR_DEFAULT_TAG}, the default)",
+                    "name": f"NS pause NR >= {TARGET_PAUSE_NR_DB:g} dB, {rate // 1000} kHz "
+                    f"({OUR_DEFAULT_TAG}, the default)",
                     "measured": f"min {v:.1f} dB, mean {s['pause_nr_mean_db']:.1f} dB",
                     "ok": v >= TARGET_PAUSE_NR_DB,
                 }
@@ -1463,7 +1091,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             v = s["us_per_frame_median"]
             out.append(
                 {
-                    "name": f"NS <= {TARGET_NS_US[rate]:g} µs/frame at {rate // 1000} kHz ({OUR_DEFAULT_TAG}, the default)",
+                    "name": f"NS <= {TARGET_NS_US[rate]:g} µs/frame at {rate // 1000} kHz "
+                    f"({OUR_DEFAULT_TAG}, the default)",
                     "measured": f"{v:.1f} µs ({v / TARGET_NS_US[rate]:.2f}x the bar)",
                     "ok": v <= TARGET_NS_US[rate],
                 }
@@ -1474,8 +1103,10 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         worst_err, wr = max(errs, key=lambda e: e[0])
         out.append(
             {
-                "name": f"AGC level within ±{TARGET_AGC_ERR_DB:g} dB of target after {AGC_SETTLE_S:g} s",
-                "measured": f"worst |error| {worst_err:.1f} dB ({wr['rate'] // 1000}k, {wr['level_dbfs']:g} dBFS)",
+                "name": f"AGC level within ±{TARGET_AGC_ERR_DB:g} dB of target after "
+                f"{AGC_SETTLE_S:g} s",
+                "measured": f"worst |error| {worst_err:.1f} dB ({wr['rate'] // 1000}k, "
+                f"{wr['level_dbfs']:g} dBFS)",
                 "ok": worst_err <= TARGET_AGC_ERR_DB,
             }
         )
@@ -1495,21 +1126,25 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         if pz:
             out.append(
                 {
-                    "name": f"AGC pause noise <= {TARGET_AGC_PAUSE_DBFS:g} dBFS (input noise {AGC_NOISE_DBFS:g})",
+                    "name": f"AGC pause noise <= {TARGET_AGC_PAUSE_DBFS:g} dBFS "
+                    f"(input noise {AGC_NOISE_DBFS:g})",
                     "measured": f"loudest {max(pz):.1f} dBFS",
                     "ok": max(pz) <= TARGET_AGC_PAUSE_DBFS,
                 }
             )
     for r in results.get("hpf") or []:
         res = r["results"]
-        rows = [(res[key]["us_per_frame"], what) for key, what in
-                (("ours", "whole 10 ms call"), ("ours_1s", "whole call, 1 s frames"))]
+        rows = [
+            (res[key]["us_per_frame"], what)
+            for key, what in (("ours", "whole 10 ms call"), ("ours_1s", "whole call, 1 s frames"))
+        ]
         # the filter itself: the HPF call minus the same call with no stage enabled
         rows.append((res["ours"]["us_per_frame"] - res["ours_none"]["us_per_frame"], "filter only"))
         for v, what in rows:
             out.append(
                 {
-                    "name": f"HPF <= {TARGET_HPF_US:g} µs/frame at {r['rate'] // 1000} kHz ({what})",
+                    "name": f"HPF <= {TARGET_HPF_US:g} µs/frame at {r['rate'] // 1000} kHz "
+                    f"({what})",
                     "measured": f"{v:.2f} µs",
                     "ok": v <= TARGET_HPF_US,
                 }
@@ -1561,7 +1196,8 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
             "",
             f"input       {cfg['input']}",
             (
-                f"contenders  ours-L/M/H/VH = livekit_audio NS only at LOW/MODERATE/HIGH/VERY_HIGH; "
+                "contenders  ours-L/M/H/VH = livekit_audio NS only at "
+                "LOW/MODERATE/HIGH/VERY_HIGH; "
                 f"WebRTC-based: {', '.join(labels[k] for k in webrtc) or 'none'}"
             ),
         ]
@@ -1599,8 +1235,9 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
         out += [
             "",
             (
-                "NS targets by level (issue 3: PESQ >= best WebRTC-based peer in every row, STOI drop "
-                f"<= {TARGET_STOI_DROP}, pause NR >= {TARGET_PAUSE_NR_DB:g} dB, µs/frame <= 15 at 16 kHz "
+                "NS targets by level (issue 3: PESQ >= best WebRTC-based peer in every row, "
+                f"STOI drop <= {TARGET_STOI_DROP}, pause NR >= {TARGET_PAUSE_NR_DB:g} dB, "
+                "µs/frame <= 15 at 16 kHz "
                 "and <= 25 at 48 kHz)"
             ),
             *ns_level_table(results.get("ns_levels", []), labels),
@@ -1618,7 +1255,8 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
                 ]
         out.append(
             "SI-SDR is phase-sensitive: a contender that high-passes or phase-shifts the low band "
-            "(webrtc-noise-gain's always-on HPF; livekit's NS output, measured here about 16 dB down "
+            "(webrtc-noise-gain's always-on HPF; livekit's NS output, measured here about 16 dB "
+            "down "
             "below 100 Hz with a large low-band phase shift) loses SI-SDR without sounding worse; "
             "read its SI-SDRi together with PESQ/STOI."
         )
@@ -1628,11 +1266,13 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
         out += [
             "",
             (
-                f"AGC: speech at each active level (P.56-style) + white noise at {AGC_NOISE_DBFS:g} dBFS. "
+                "AGC: speech at each active level (P.56-style) + white noise at "
+                f"{AGC_NOISE_DBFS:g} dBFS. "
                 f"level = output active level after {AGC_SETTLE_S:g} s (dBFS); err = level - "
                 f"{AGC_TARGET_DBFS:g} (our target; the peers have their own targets); FS = samples "
                 "with |x| >= 32767 (in FS: in the input, saturated by the mix); pause = output "
-                f"level in clean-speech pauses after {AGC_SETTLE_S:g} s (dBFS; 'in pause': the input "
+                f"level in clean-speech pauses after {AGC_SETTLE_S:g} s (dBFS; 'in pause': the "
+                "input "
                 f"there); settled = the same over pause frames at least {AGC_SETTLED_MS} ms after "
                 "speech stopped (pause - settled shows the AGC's release after speech)."
             ),
@@ -1666,7 +1306,8 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
             (
                 f"Thread scaling, all stages at 48 kHz, {th['frames_per_thread']} 10 ms frames per "
                 "thread, one instance per thread: throughput of 2 threads / 1 thread (ours_100ms: "
-                "the same audio in 100 ms process_stream calls, i.e. less per-call work under the GIL; "
+                "the same audio in 100 ms process_stream calls, i.e. less per-call work under the "
+                "GIL; "
                 "control_sha256: hashlib, which releases the GIL: what the machine gives 2 threads "
                 "now; if it is well below 2 the machine is busy and the other ratios are not valid)"
             ),
@@ -1703,6 +1344,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = bench_parser(
         __doc__,
         "smoke-test size: 1 utterance, pink noise, 5 dB SNR, 16 kHz only; short speed runs",
+        plot_help="the NS PESQ table per rate and the all-stages cost at 48 kHz",
     )
     p.add_argument(
         "--repeats",
@@ -1784,7 +1426,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results["config"]["input"] = (
             f"{len(utts)} Allison utterance(s) of "
             + "/".join(f"{len(utterance(u)) / METRIC_RATE:.1f}" for u in utts)
-            + f" s from {SPEECH_DIR}; noises {', '.join(noises)} at SNR {', '.join(map(str, snrs))} dB "
+            + f" s from {SPEECH_DIR}; noises {', '.join(noises)} at SNR "
+            f"{', '.join(map(str, snrs))} dB "
             "(P.56 active level of the clean utterance vs mean noise power)"
         )
         progress("loading NS contenders ...")
@@ -1795,7 +1438,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for c in contenders
         }
         progress("calibrating delays ...")
-        delays = calibrate_delays(contenders, rates)
+        delays = ns_delays(contenders, rates)
         results["delays"] = delays
         ns = run_ns(contenders, delays, rates, noises, snrs, utts, args.repeats, rng)
         results["ns"] = ns
@@ -1836,8 +1479,35 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+def plot(results: dict[str, Any], path: Path) -> None:
+    """The NS PESQ table as bars, a panel per rate (every contender per noise × SNR row), and
+    the all-stages cost at 48 kHz."""
+    ns = results.get("ns") or []
+    labels = {"noisy": "noisy input"}
+    labels.update((k, v["label"]) for k, v in results["contenders"]["ns"].items())
+    panels = []
+    for rate in sorted({r["rate"] for r in ns}):
+        rows = [r for r in ns if r["rate"] == rate]
+        keys = [k for k in labels if any(k in r["results"] for r in rows)]
+        panels.append(
+            Panel(
+                f"NS at {rate // 1000} kHz: PESQ-WB, mean over utterances (higher is better)",
+                [f"{r['noise']} {r['snr_db']:g} dB" for r in rows],
+                {labels[k]: [r["results"].get(k, {}).get("pesq") for r in rows] for k in keys},
+                "PESQ-WB",
+            )
+        )
+    panels.append(
+        cost_panel(
+            "All stages (HPF + NS + AGC, no AEC) at 48 kHz mono (lower is better)",
+            results["all_features"],
+        )
+    )
+    bar_chart(path, "livekit_audio APM benchmark", panels)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    return bench_main(parse_args(argv), run, report, to_json=jsonable)
+    return bench_main(parse_args(argv), run, report, to_json=jsonable, plot=plot)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """APM cost in speech, in digital silence after speech, and in low-level noise, against peers.
 
-    python benchmarks/bench_apm_silence.py [--quick] [--repeats R] [--json PATH] [--plot PNG]
+    python benchmarks/bench_apm_silence.py [--quick] [--repeats R] [--json PATH] [--plot PATH]
 
 Issue 15: after speech stops, recursive filter states fed exact zeros (a muted microphone, a
 paused publisher, the gaps between TTS sentences) decay through the subnormal float range,
@@ -28,9 +28,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from _common import bench_main, bench_parser, jsonable, positive_int, progress, verdict
+from _common import bench_main, bench_parser, jsonable, positive_int, verdict
 from _machine import machine_summary
 from _phases import TARGET_SILENCE_RATIO, phase_signal, phase_table, run_phases, silence_ratio
+from _plot import pyplot, save
 
 from livekit_audio._native import _resample
 
@@ -40,18 +41,16 @@ SEED = 20261129
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    p = bench_parser(__doc__, "smoke-test size: 1 s speech, 3 s silence, 1 s noise; 1 repeat")
+    p = bench_parser(
+        __doc__,
+        "smoke-test size: 1 s speech, 3 s silence, 1 s noise; 1 repeat",
+        plot_help="µs per frame over the signal, per configuration",
+    )
     p.add_argument(
         "--repeats",
         type=positive_int,
         metavar="R",
         help=f"timed runs per contender and cell, median reported (default {DEFAULT_REPEATS})",
-    )
-    p.add_argument(
-        "--plot",
-        type=Path,
-        metavar="PNG",
-        help="also plot µs per frame over the signal, per configuration (matplotlib)",
     )
     args = p.parse_args(argv)
     if args.repeats is None:
@@ -75,20 +74,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results["target_met"] = bool(ours) and all(
         x is not None and x <= TARGET_SILENCE_RATIO for x in ours
     )
-    if args.plot is not None:
-        plot(results, args.plot)
     return results
 
 
 def plot(results: dict[str, Any], path: Path) -> None:
     """One panel per rate x configuration: µs per frame over time (last repeat), per contender,
     smoothed over 100 ms; the phase boundaries dashed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
 
+    plt = pyplot()
     rows = results["rows"]
     fig, axes = plt.subplots(len(rows), 1, figsize=(9, 2.2 * len(rows)), sharex=True, squeeze=False)
     for ax, row in zip(axes[:, 0], rows, strict=True):
@@ -107,9 +101,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     axes[-1, 0].set_xlabel("time (s): speech | digital silence | noise at -70 dBFS")
     axes[0, 0].legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    progress(f"wrote {path}")
+    save(fig, path)
 
 
 def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
@@ -136,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         slim = {k: v for k, v in results.items() if k != "curves_us"}
         return jsonable(slim)
 
-    return bench_main(args, run, report, to_json=to_json)
+    return bench_main(args, run, report, to_json=to_json, plot=plot)
 
 
 if __name__ == "__main__":

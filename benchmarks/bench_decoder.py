@@ -1,6 +1,7 @@
 """Streaming decode benchmark: livekit_audio.codecs.AudioStreamDecoder against livekit-agents'.
 
-    python benchmarks/bench_decoder.py [--quick] [--json PATH] [--seconds S] [--repeats R]
+    python benchmarks/bench_decoder.py [--quick] [--json PATH] [--plot PATH] [--seconds S]
+                                       [--repeats R]
 
 Inputs: S seconds (default 60) of real speech (``allison_demo-instruct_16k.wav``) encoded
 here with PyAV as MP3 (LAME, 24 kHz, 64 kbit/s), Ogg Opus (48 kHz, 32 kbit/s) and AAC (ADTS,
@@ -38,6 +39,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -59,6 +61,7 @@ from _common import (
     verdict,
 )
 from _machine import machine_summary
+from _plot import Panel, bar_chart, per_contender
 
 SAMPLE_RATE = 48000
 FRAME = SAMPLE_RATE // 100
@@ -475,7 +478,11 @@ def measure_concurrency(contenders: Sequence[Contender], files: list[bytes]) -> 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     from _common import bench_parser
 
-    p = bench_parser(__doc__ or "", f"smoke-test size: {QUICK_SECONDS} s, {QUICK_REPEATS} repeat")
+    p = bench_parser(
+        __doc__ or "",
+        f"smoke-test size: {QUICK_SECONDS} s, {QUICK_REPEATS} repeat",
+        plot_help="the decode times and peer/ours throughput ratios (table 1)",
+    )
     p.add_argument(
         "--seconds",
         type=positive_int,
@@ -636,8 +643,35 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
     return out
 
 
+def plot(results: dict[str, Any], path: Path) -> None:
+    """Table 1 as bars: wall seconds per format, ours and the peer, and peer/ours time ratios
+    (wall and CPU) with the target."""
+    labels = results["contenders"]
+    rows = results["formats"]
+    groups = [r["format"] for r in rows]
+    panels = [
+        Panel(
+            "Throughput: wall s to decode (lower is better)",
+            groups,
+            per_contender(rows, labels, "wall_s"),
+            "wall s",
+        ),
+        Panel(
+            "peer time / our time (above the target line: met)",
+            groups,
+            {
+                f"{name} ratio": [ratio(r[key].get("peer"), r[key]["ours"]) for r in rows]
+                for name, key in (("wall", "wall_s"), ("CPU", "cpu_s"))
+            },
+            "time ratio",
+            lines={"target (wall)": TARGET_THROUGHPUT},
+        ),
+    ]
+    bar_chart(path, "livekit_audio streaming decoder benchmark", panels)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    return bench_main(parse_args(argv), run, report, jsonable)
+    return bench_main(parse_args(argv), run, report, jsonable, plot=plot)
 
 
 if __name__ == "__main__":

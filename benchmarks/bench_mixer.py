@@ -1,6 +1,7 @@
 """Mixer benchmark: livekit_audio.AudioMixer against LiveKit's SDK, in one run.
 
-    python benchmarks/bench_mixer.py [--quick] [--json PATH] [--frames F] [--repeats R]
+    python benchmarks/bench_mixer.py [--quick] [--json PATH] [--plot PATH] [--frames F]
+                                     [--repeats R]
 
 Measures, on this machine and in this process:
 
@@ -29,6 +30,7 @@ import time
 import timeit
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -47,6 +49,7 @@ from _common import (
     spread_line,
 )
 from _machine import machine_summary
+from _plot import Panel, bar_chart, per_contender
 
 import livekit_audio
 from livekit_audio._native import _mix
@@ -70,10 +73,7 @@ def make_streams_data(n_streams: int, n_frames: int) -> list[list[np.ndarray]]:
     """Seeded speech-level noise, ``n_frames`` frames of 480 int16 samples per stream."""
     rng = np.random.default_rng(SEED + n_streams)
     return [
-        [
-            rng.normal(0, 3000, FRAME).clip(-32768, 32767).astype(np.int16)
-            for _ in range(n_frames)
-        ]
+        [rng.normal(0, 3000, FRAME).clip(-32768, 32767).astype(np.int16) for _ in range(n_frames)]
         for _ in range(n_streams)
     ]
 
@@ -270,6 +270,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         quick=(QUICK_FRAMES, QUICK_REPEATS),
         frames_metavar="F",
         frames_help="10 ms frames per stream per timed run",
+        plot_help="the end-to-end cost per N and ours/peer cost ratios (table 1)",
     )
 
 
@@ -332,7 +333,8 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
     out += [
         "",
         "1. End to end, µs per 10 ms of mixed output: N async generators each yield "
-        f"{cfg['frames']} pre-built 10 ms frames (48 kHz mono, writable); add_stream x N, end_input, iterate to the "
+        f"{cfg['frames']} pre-built 10 ms frames (48 kHz mono, writable); add_stream x N, "
+        "end_input, iterate to the "
         f"end; wall time / {cfg['frames']}, median of {cfg['repeats']} interleaved repeats. "
         "Block size in the column label: LiveKit's default is 100 ms (one block per 10 frames), "
         f"ours 10 ms. Ratio ours/peer (lower is better); target ≤ {TARGET:g}x livekit at its "
@@ -348,8 +350,34 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
     return out
 
 
+def plot(results: dict[str, Any], path: Path) -> None:
+    """Table 1 as bars: µs per 10 ms of mixed output per N, and ours/peer cost ratios with the
+    target."""
+    labels = results["contenders"]
+    rows = results["end_to_end"]
+    groups = [f"N = {e['n_streams']}" for e in rows]
+    peers = [k for k in labels if k != "ours"]
+    panels = [
+        Panel(
+            "End to end, µs per 10 ms of mixed output (lower is better)",
+            groups,
+            per_contender(rows, labels, "us_per_10ms"),
+            "µs per 10 ms",
+            log=True,
+        ),
+        Panel(
+            "ours / peer cost (below the target line: met)",
+            groups,
+            {f"ours/{labels[k]}": [e["ratios"].get(k) for e in rows] for k in peers},
+            "cost ratio",
+            lines={f"target vs {labels.get('livekit', 'livekit')}": TARGET},
+        ),
+    ]
+    bar_chart(path, "livekit_audio mixer benchmark", panels)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    return bench_main(parse_args(argv), run, report)
+    return bench_main(parse_args(argv), run, report, plot=plot)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Resampler benchmark: livekit_audio against python-soxr and LiveKit's SDK, in one run.
 
-    python benchmarks/bench_resample.py [--quick] [--json PATH] [--frames N] [--repeats R]
+    python benchmarks/bench_resample.py [--quick] [--json PATH] [--plot PATH] [--frames N]
+                                        [--repeats R]
 
 Measures, on this machine and in this process:
 
@@ -23,6 +24,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -44,6 +46,7 @@ from _common import (
     wall_seconds,
 )
 from _machine import machine_summary
+from _plot import Panel, bar_chart, per_contender
 
 import livekit_audio
 
@@ -359,6 +362,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         quick=(QUICK_FRAMES, QUICK_REPEATS),
         frames_metavar="N",
         frames_help="frames pushed per timed run",
+        plot_help="the streaming cost per frame and ours/peer cost ratios (table 1)",
     )
 
 
@@ -468,8 +472,38 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
     return out
 
 
+def plot(results: dict[str, Any], path: Path) -> None:
+    """Table 1 as bars: µs per frame per conversion (mono, stereo) and ours/peer cost ratios
+    (mono) with the targets."""
+    labels = results["contenders"]["streaming"]
+    panels = []
+    for ch, name in ((1, "mono"), (2, "stereo")):
+        rows = [e for e in results["per_frame"] if e["channels"] == ch]
+        panels.append(
+            Panel(
+                f"Streaming cost per 10 ms int16 frame, {name} (lower is better)",
+                [e["conversion"] for e in rows],
+                per_contender(rows, labels, "us_per_frame"),
+                "µs per frame",
+                log=True,
+            )
+        )
+    mono = [e for e in results["per_frame"] if e["channels"] == 1]
+    peers = [k for k in labels if k != "ours"]
+    panels.append(
+        Panel(
+            "ours / peer cost, mono (below a target line: met)",
+            [e["conversion"] for e in mono],
+            {f"ours/{labels[k]}": [e["ratios"].get(k) for e in mono] for k in peers},
+            "cost ratio",
+            lines={f"target vs {labels[k]}": t for k, t in TARGETS.items() if k in labels},
+        )
+    )
+    bar_chart(path, "livekit_audio resampler benchmark", panels)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    return bench_main(parse_args(argv), run, report)
+    return bench_main(parse_args(argv), run, report, plot=plot)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """AudioStream pipeline benchmark: livekit_audio against LiveKit's SDK, in one run.
 
-    python benchmarks/bench_stream.py [--quick] [--json PATH] [--frames F] [--repeats R]
+    python benchmarks/bench_stream.py [--quick] [--json PATH] [--plot PATH] [--frames F]
+                                      [--repeats R]
 
 The pipeline: an AudioSource (48 kHz mono) -> a local audio track -> an AudioStream that
 resamples to 16 kHz mono in exact 10 ms frames (``frame_size_ms=10``) and runs a noise
@@ -48,6 +49,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -68,6 +70,7 @@ from _common import (
     wall_seconds,
 )
 from _machine import machine_summary
+from _plot import Panel, bar_chart, per_contender
 
 import livekit_audio as la
 
@@ -148,7 +151,10 @@ def _ours() -> Side:
         lambda realtime: la.AudioSource(IN_RATE, 1, realtime=realtime),
         lambda source: la.LocalAudioTrack.create_audio_track("mic", source),
         lambda track, proc: la.AudioStream(
-            track, sample_rate=OUT_RATE, num_channels=1, frame_size_ms=10,
+            track,
+            sample_rate=OUT_RATE,
+            num_channels=1,
+            frame_size_ms=10,
             noise_cancellation=proc,
         ),
         lambda: la.ApmProcessor(noise_suppression=True, high_pass_filter=True),
@@ -195,7 +201,10 @@ def _livekit() -> Side:
         make_source,
         lambda source: rtc.LocalAudioTrack.create_audio_track("mic", source),
         lambda track, proc: rtc.AudioStream(
-            track, sample_rate=OUT_RATE, num_channels=1, frame_size_ms=10,
+            track,
+            sample_rate=OUT_RATE,
+            num_channels=1,
+            frame_size_ms=10,
             noise_cancellation=proc,
         ),
         LivekitApmProcessor,
@@ -517,6 +526,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         frames_help="10 ms frames per timed run",
         repeats_help="timed runs per contender and row, median reported",
         frames_above=SLACK_FRAMES,
+        plot_help="the real-time CPU cost per frame and ours/livekit ratios (tables 1 and 3)",
     )
 
 
@@ -558,8 +568,35 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def plot(results: dict[str, Any], path: Path) -> None:
+    """Table 1 as bars (CPU µs per frame, ours and livekit, per pipeline row) and ours/livekit
+    per row of tables 1 and 3."""
+    labels = results["contenders"]
+    rows = results["realtime"]
+    hand = results["by_hand"]["us_per_frame"]
+    ratios = [
+        ratio(e["cpu_us_per_frame"]["ours"], e["cpu_us_per_frame"].get("livekit")) for e in rows
+    ]
+    panels = [
+        Panel(
+            "1. Real time: CPU µs per 10 ms frame (lower is better)",
+            [e["label"] for e in rows],
+            per_contender(rows, labels, "cpu_us_per_frame"),
+            "CPU µs per frame",
+        ),
+        Panel(
+            "ours / livekit (below 1: ours costs less)",
+            [*(e["label"] for e in rows), "3. DSP by hand (wall)"],
+            {"ours/livekit": [*ratios, ratio(hand["ours"], hand.get("livekit"))]},
+            "cost ratio",
+            lines={"parity": 1.0},
+        ),
+    ]
+    bar_chart(path, "livekit_audio AudioStream pipeline benchmark", panels)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    return bench_main(parse_args(argv), run, report)
+    return bench_main(parse_args(argv), run, report, plot=plot)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Smoke test of benchmarks/bench_aec.py: ``--quick`` runs end to end and writes sane JSON.
+"""Smoke test of benchmarks/bench_aec.py: ``--quick`` runs end to end, writes sane JSON and a plot.
 
 Only the shape of the results is checked: no timing, ERLE or PESQ figure is asserted (the
 quality bar is judged by the benchmark itself, not by tests). It passes whether or not our
@@ -24,11 +24,16 @@ def _finite(x: object) -> bool:
 
 
 @pytest.fixture(scope="module")
-def quick_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
-    tmp = tmp_path_factory.mktemp("bench_aec")
+def quick_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("bench_aec")
+
+
+@pytest.fixture(scope="module")
+def quick_results(quick_dir: Path) -> tuple[dict, str]:
+    tmp = quick_dir
     out = tmp / "aec.json"
     proc = subprocess.run(
-        [sys.executable, str(BENCH), "--quick", "--json", str(out)],
+        [sys.executable, str(BENCH), "--quick", "--json", str(out), "--plot", str(tmp / "aec.png")],
         capture_output=True,
         text=True,
         timeout=300,
@@ -37,6 +42,11 @@ def quick_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     return json.loads(out.read_text(encoding="utf-8")), proc.stdout
+
+
+def test_quick_run_writes_a_plot(quick_results: tuple[dict, str], quick_dir: Path) -> None:
+    png = quick_dir / "aec.png"
+    assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and png.stat().st_size > 1000
 
 
 def test_quick_run_config_and_header(quick_results: tuple[dict, str]) -> None:

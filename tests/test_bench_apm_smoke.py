@@ -1,4 +1,5 @@
-"""Smoke test of benchmarks/bench_apm_quality.py: ``--quick`` runs end to end, writes sane JSON.
+"""Smoke test of benchmarks/bench_apm_quality.py: ``--quick`` runs end to end, writes sane JSON
+and a plot.
 
 Only the shape of the results is checked; no timing and no quality figure is asserted (the
 quality bar is judged by the benchmark itself, not by tests). The subprocess timeout is a
@@ -24,10 +25,23 @@ def _finite(x: object) -> bool:
 
 
 @pytest.fixture(scope="module")
-def quick_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
-    out = tmp_path_factory.mktemp("bench_apm") / "apm.json"
+def quick_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("bench_apm")
+
+
+@pytest.fixture(scope="module")
+def quick_results(quick_dir: Path) -> tuple[dict, str]:
+    out = quick_dir / "apm.json"
     proc = subprocess.run(
-        [sys.executable, str(BENCH), "--quick", "--json", str(out)],
+        [
+            sys.executable,
+            str(BENCH),
+            "--quick",
+            "--json",
+            str(out),
+            "--plot",
+            str(quick_dir / "apm.png"),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -35,6 +49,11 @@ def quick_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     return json.loads(out.read_text(encoding="utf-8")), proc.stdout
+
+
+def test_quick_run_writes_a_plot(quick_results: tuple[dict, str], quick_dir: Path) -> None:
+    png = quick_dir / "apm.png"
+    assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and png.stat().st_size > 1000
 
 
 def test_quick_run_config_and_header(quick_results: tuple[dict, str]) -> None:

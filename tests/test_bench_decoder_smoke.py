@@ -1,4 +1,4 @@
-"""Smoke test of benchmarks/bench_decoder.py: it runs end to end and writes sane JSON.
+"""Smoke test of benchmarks/bench_decoder.py: it runs end to end and writes sane JSON and a plot.
 
 Only the shape of the results is checked; timings are never asserted in tests. ``--quick``
 keeps the run to a few seconds; the subprocess timeout guards against a hang.
@@ -21,11 +21,11 @@ def _positive_finite(x: object) -> bool:
     return isinstance(x, (int, float)) and math.isfinite(x) and x > 0
 
 
-def test_bench_decoder_quick_writes_json(tmp_path: Path, speech_dir: Path) -> None:
+def test_bench_decoder_quick_writes_json_and_plot(tmp_path: Path, speech_dir: Path) -> None:
     pytest.importorskip("av")
-    out = tmp_path / "decoder.json"
+    out, png = tmp_path / "decoder.json", tmp_path / "decoder.png"
     proc = subprocess.run(
-        [sys.executable, str(BENCH), "--quick", "--json", str(out)],
+        [sys.executable, str(BENCH), "--quick", "--json", str(out), "--plot", str(png)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -33,6 +33,7 @@ def test_bench_decoder_quick_writes_json(tmp_path: Path, speech_dir: Path) -> No
     assert proc.returncode == 0, proc.stderr
     assert "PASS" in proc.stdout or "MISS" in proc.stdout
     assert "WARNING" not in proc.stdout  # every contender decoded the whole input
+    assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and png.stat().st_size > 1000
     results = json.loads(out.read_text(encoding="utf-8"))
     assert results["config"]["quick"] is True
     assert "ours" in results["contenders"] and "peer" in results["contenders"]

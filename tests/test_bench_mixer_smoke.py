@@ -1,4 +1,4 @@
-"""Smoke test of benchmarks/bench_mixer.py: it runs end to end and writes sane JSON.
+"""Smoke test of benchmarks/bench_mixer.py: it runs end to end and writes sane JSON and a plot.
 
 Only the shape of the results is checked; timings are never asserted in tests. ``--quick``
 keeps the run to a few seconds; the subprocess timeout guards against a hang.
@@ -19,10 +19,11 @@ def _positive_finite(x: object) -> bool:
     return isinstance(x, (int, float)) and math.isfinite(x) and x > 0
 
 
-def test_bench_mixer_quick_writes_json(tmp_path: Path) -> None:
-    out = tmp_path / "mixer.json"
+def test_bench_mixer_quick_writes_json_and_plot(tmp_path: Path) -> None:
+    out, png = tmp_path / "mixer.json", tmp_path / "mixer.png"
+    args = ["--quick", "--frames", "20", "--json", str(out), "--plot", str(png)]
     proc = subprocess.run(
-        [sys.executable, str(BENCH), "--quick", "--frames", "20", "--json", str(out)],
+        [sys.executable, str(BENCH), *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -30,6 +31,7 @@ def test_bench_mixer_quick_writes_json(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "PASS" in proc.stdout or "MISS" in proc.stdout or "peer missing" in proc.stdout
     assert "WARNING" not in proc.stdout  # every contender returned all the audio it was given
+    assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and png.stat().st_size > 1000
     results = json.loads(out.read_text(encoding="utf-8"))
     assert results["config"]["quick"] is True
     assert [e["n_streams"] for e in results["end_to_end"]] == [2, 4, 8, 16]

@@ -1,4 +1,4 @@
-"""Smoke test of benchmarks/bench_stream.py: it runs end to end and writes sane JSON.
+"""Smoke test of benchmarks/bench_stream.py: it runs end to end and writes sane JSON and a plot.
 
 Only the shape of the results is checked; timings are never asserted in tests. ``--quick``
 keeps the run to a few seconds (the real-time table runs in real time); the subprocess
@@ -20,10 +20,11 @@ def _positive_finite(x: object) -> bool:
     return isinstance(x, (int, float)) and math.isfinite(x) and x > 0
 
 
-def test_bench_stream_quick_writes_json(tmp_path: Path) -> None:
-    out = tmp_path / "stream.json"
+def test_bench_stream_quick_writes_json_and_plot(tmp_path: Path) -> None:
+    out, png = tmp_path / "stream.json", tmp_path / "stream.png"
+    args = ["--quick", "--frames", "20", "--json", str(out), "--plot", str(png)]
     proc = subprocess.run(
-        [sys.executable, str(BENCH), "--quick", "--frames", "20", "--json", str(out)],
+        [sys.executable, str(BENCH), *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -33,6 +34,7 @@ def test_bench_stream_quick_writes_json(tmp_path: Path) -> None:
     assert "AudioStream pipeline benchmark" in proc.stdout
     assert "ours/livekit" in proc.stdout or "peer missing" in proc.stdout
     assert "WARNING: ours" not in proc.stdout  # our pipeline delivered all it was given
+    assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and png.stat().st_size > 1000
     results = json.loads(out.read_text(encoding="utf-8"))
     cfg = results["config"]
     assert cfg["quick"] is True and cfg["frames"] == 20

@@ -1,4 +1,4 @@
-"""Smoke test of benchmarks/bench_resample.py: it runs end to end and writes sane JSON.
+"""Smoke test of benchmarks/bench_resample.py: it runs end to end and writes sane JSON and a plot.
 
 Only the shape of the results is checked; timings are never asserted in tests. ``--quick``
 (100 frames, 3 repeats) keeps the whole run to a few seconds; the subprocess timeout is a
@@ -21,16 +21,17 @@ def _positive_finite(x: object) -> bool:
     return isinstance(x, (int, float)) and math.isfinite(x) and x > 0
 
 
-def test_bench_resample_quick_writes_json(tmp_path: Path) -> None:
-    out = tmp_path / "x.json"
+def test_bench_resample_quick_writes_json_and_plot(tmp_path: Path) -> None:
+    out, png = tmp_path / "x.json", tmp_path / "x.png"
     proc = subprocess.run(
-        [sys.executable, str(BENCH), "--quick", "--json", str(out)],
+        [sys.executable, str(BENCH), "--quick", "--json", str(out), "--plot", str(png)],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert "PASS" in proc.stdout or "MISS" in proc.stdout or "peer missing" in proc.stdout
+    assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and png.stat().st_size > 1000
 
     results = json.loads(out.read_text(encoding="utf-8"))
     assert results["config"]["quick"] is True
