@@ -1,11 +1,12 @@
-"""Private asyncio helpers of the async layer: the ``loop=`` rule, owned background tasks and a
-drop-oldest queue."""
+"""Private asyncio helpers of the async layer: the ``loop=`` rule, owned background tasks and the
+one bounded queue every frame waits in (:class:`RingQueue`)."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Generic, TypeVar
 
 from livekit_audio._log import logger
@@ -114,20 +115,57 @@ class RingQueue(Generic[T]):
     """The async layer's one queue: FIFO for one event loop, bounded or not.
 
     Every place a frame waits uses it: a stream's output, a subscription in transit, the
-    mixer's output. When a bounded queue is full, :meth:`put` drops the oldest item (a
-    real-time consumer wants the newest audio; counted in :attr:`dropped`), while
-    :meth:`put_wait` waits for room instead (back-pressure, for producers that may wait).
-    A producer may also wait for the queue to drain below a level (:meth:`wait_below`).
+    mixer's output, a decoder's output, a microphone's blocks. When a bounded queue is full,
+    :meth:`put` drops the oldest item (a real-time consumer wants the newest audio; counted
+    in :attr:`dropped`), while :meth:`put_wait` waits for room instead (back-pressure, for
+    producers that may wait). A producer may also wait for the queue to drain below a level
+    (:meth:`wait_below`).
+
+    Other threads (an audio callback, a decoder's worker) put with :meth:`put_threadsafe` and
+    close with :meth:`close_threadsafe`; every other method belongs to the loop's thread.
 
     Parameters
     ----------
     capacity : int
         Maximum number of items held; ``0`` means unbounded.
+    loop : asyncio.AbstractEventLoop or None, keyword-only
+        The loop the consumer runs on, which :meth:`put_threadsafe` wakes. None (default):
+        the loop of the first :meth:`get` that waits (items put from other threads before
+        that wait for it).
+
+    Notes
+    -----
+    Items from other threads wait in a small inbox guarded by a lock (held for a few
+    bytecodes, never while calling out) until the loop moves them into the queue, in order:
+    at the next :meth:`get`/:meth:`get_nowait` that finds the queue empty, or from a callback
+    scheduled with ``call_soon_threadsafe``, at most one pending however many items are put.
+    The inbox holds at most ``capacity`` items (dropping its oldest), so a stalled loop
+    never lets it grow; its drops reach :attr:`dropped` when the loop moves the inbox.
     """
 
-    __slots__ = ("_items", "_capacity", "_getters", "_putters", "_closed", "dropped", "put_count")
+    __slots__ = (
+        "_items",
+        "_capacity",
+        "_getters",
+        "_putters",
+        "_closed",
+        "dropped",
+        "put_count",
+        "_loop",
+        "_lock",
+        "_inbox",
+        "_inbox_dropped",
+        "_close_pending",
+        "_discard_pending",
+        "_drain_pending",
+    )
 
-    def __init__(self, capacity: int = 0) -> None:
+    def __init__(self, capacity: int = 0, *, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        if loop is not None and not isinstance(loop, asyncio.AbstractEventLoop):
+            raise TypeError(
+                f"RingQueue loop= must be an asyncio.AbstractEventLoop or None, "
+                f"got {type(loop).__name__}"
+            )
         self._items: deque[T] = deque()
         self._capacity = capacity
         self._getters: deque[asyncio.Future[None]] = deque()
@@ -137,9 +175,18 @@ class RingQueue(Generic[T]):
         self.dropped = 0
         #: Items accepted (put and not refused because the queue was closed).
         self.put_count = 0
+        # -- the other threads' side, guarded by _lock
+        self._loop = loop
+        self._lock = threading.Lock()
+        self._inbox: deque[T] = deque()  # put_threadsafe items the loop has not moved yet
+        self._inbox_dropped = 0  # inbox items dropped (full), not yet added to `dropped`
+        self._close_pending = False  # close_threadsafe called, not yet run on the loop
+        self._discard_pending = False  # ... with discard=True
+        self._drain_pending = False  # a _drain callback is scheduled on the loop
 
     def __len__(self) -> int:
-        return len(self._items)
+        """Items queued, those put from other threads and not yet moved included."""
+        return len(self._items) + len(self._inbox)
 
     @property
     def capacity(self) -> int:
@@ -148,6 +195,7 @@ class RingQueue(Generic[T]):
 
     @property
     def closed(self) -> bool:
+        """Whether :meth:`close` ran (a :meth:`close_threadsafe` counts once the loop ran it)."""
         return self._closed
 
     def put(self, item: T, *, force: bool = False) -> bool:
@@ -174,16 +222,20 @@ class RingQueue(Generic[T]):
 
         Returns False if the queue is (or gets) closed: the item was not queued.
         """
-        if self._capacity:
-            await self.wait_below(self._capacity)
+        capacity = self._capacity
+        if capacity and len(self._items) + len(self._inbox) >= capacity:
+            await self.wait_below(capacity)  # (no coroutine on the fast path: there is room)
         if self._closed:
             return False
-        self.put(item)
+        self._items.append(item)  # there is room: nothing to drop
+        self.put_count += 1
+        if self._getters:
+            _wake_one(self._getters)
         return True
 
     async def wait_below(self, limit: int) -> None:
         """Return once fewer than ``limit`` items are queued, or the queue is closed."""
-        while len(self._items) >= limit and not self._closed:
+        while len(self._items) + len(self._inbox) >= limit and not self._closed:
             waiter = asyncio.get_running_loop().create_future()
             self._putters.append(waiter)
             try:
@@ -197,6 +249,10 @@ class RingQueue(Generic[T]):
         """The oldest item. Raises IndexError if empty, QueueClosed if closed and drained."""
         if self._items:
             return self._taken(self._items.popleft())
+        if self._inbox or self._close_pending:
+            self._absorb(None)
+            if self._items:
+                return self._taken(self._items.popleft())
         if self._closed:
             raise QueueClosed
         raise IndexError("queue is empty")
@@ -215,6 +271,12 @@ class RingQueue(Generic[T]):
             Once the queue is closed and holds nothing more.
         """
         while not self._items:
+            if self._loop is None or self._inbox or self._close_pending:
+                # items from other threads, a pending close, or the loop to learn (under the
+                # lock: a put_threadsafe after this sees the loop and schedules a wake-up)
+                self._absorb(asyncio.get_running_loop())
+                if self._items:
+                    break
             if self._closed:
                 raise QueueClosed
             waiter = asyncio.get_running_loop().create_future()
@@ -229,22 +291,140 @@ class RingQueue(Generic[T]):
         item = self._items.popleft()
         if self._items and self._getters:
             _wake_one(self._getters)
-        return self._taken(item)
+        if self._putters:
+            _wake_one(self._putters)
+        return item
 
     def clear(self) -> int:
         """Drop every queued item; returns how many were dropped (not counted in ``dropped``)."""
-        n = len(self._items)
+        with self._lock:
+            n = len(self._inbox)
+            self._inbox.clear()
+        n += len(self._items)
         self._items.clear()
         _wake_all(self._putters)
         return n
 
     def close(self, *, discard: bool = False) -> None:
-        """Refuse further items; getters drain what is queued (or nothing if ``discard``)."""
-        self._closed = True
+        """Refuse further items; getters drain what is queued (or nothing if ``discard``).
+
+        Items already put from other threads count as queued.
+        """
+        with self._lock:
+            self._closed = True
+            inbox = self._take_inbox_locked()
+            self._close_pending = self._discard_pending = False
         if discard:
             self._items.clear()
+        elif inbox:
+            self._extend(inbox)
         _wake_all(self._getters)
         _wake_all(self._putters)
+
+    # -- other threads -------------------------------------------------------------------
+
+    def put_threadsafe(self, item: T) -> None:
+        """Queue ``item`` from any thread (an audio callback, a worker); never waits.
+
+        The item reaches the queue when the loop next runs (see the class Notes), after the
+        items this thread put before it, with :meth:`put`'s rule: the oldest goes when the
+        queue is full. Ignored once the queue is closed (or a close is pending).
+        """
+        with self._lock:
+            if self._closed or self._close_pending:
+                return
+            inbox = self._inbox
+            if self._capacity and len(inbox) >= self._capacity:
+                inbox.popleft()
+                self._inbox_dropped += 1
+            inbox.append(item)
+            loop = self._loop
+            if loop is None or self._drain_pending:
+                return
+            self._drain_pending = True
+        _schedule(loop, self._drain)
+
+    def close_threadsafe(self, *, discard: bool = False) -> None:
+        """:meth:`close` from any thread, after the items put so far.
+
+        Called in the thread running the queue's loop (or, before the queue knows its loop,
+        in any thread running a loop), it closes at once. Otherwise the loop closes it when
+        it next runs, and items put later are ignored meanwhile; with ``discard``, items
+        not yet moved are dropped now and the others when the loop runs the close.
+        """
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        with self._lock:
+            if self._closed:
+                return
+            here = running is not None and self._loop in (None, running)
+            if not here:
+                self._close_pending = True
+                if discard:
+                    self._discard_pending = True
+                    self._inbox.clear()
+                loop = self._loop
+                if loop is None or self._drain_pending:
+                    return
+                self._drain_pending = True
+        if here:
+            self.close(discard=discard)
+        else:
+            _schedule(loop, self._drain)
+
+    # -- the loop's side of the inbox ------------------------------------------------------
+
+    def _take_inbox_locked(self) -> deque[T] | None:
+        """The inbox's items (None if empty), the inbox emptied; its drops counted."""
+        if self._inbox_dropped:
+            self.dropped += self._inbox_dropped
+            self._inbox_dropped = 0
+        inbox = self._inbox
+        if not inbox:
+            return None
+        self._inbox = deque()
+        return inbox
+
+    def _absorb(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        """Move the inbox into the queue and run a pending close; learn ``loop`` if the queue
+        has none yet (on the loop's thread)."""
+        with self._lock:
+            if self._loop is None:
+                self._loop = loop
+            inbox = self._take_inbox_locked()
+            close, discard = self._close_pending, self._discard_pending
+        if inbox and not self._closed:
+            self._extend(inbox)
+        if close:
+            self.close(discard=discard)
+
+    def _drain(self) -> None:
+        """The callback :meth:`put_threadsafe` schedules on the loop."""
+        with self._lock:
+            self._drain_pending = False
+        self._absorb(None)
+
+    def _extend(self, items: deque[T]) -> None:
+        """Append items moved from the inbox, dropping the oldest beyond the capacity."""
+        queue = self._items
+        queue.extend(items)
+        self.put_count += len(items)
+        excess = len(queue) - self._capacity if self._capacity else 0
+        if excess > 0:
+            for _ in range(excess):
+                queue.popleft()
+            self.dropped += excess
+        if self._getters:
+            _wake_one(self._getters)
+
+
+def _schedule(loop: asyncio.AbstractEventLoop, callback: Callable[[], object]) -> None:
+    try:
+        loop.call_soon_threadsafe(callback)
+    except RuntimeError:  # the loop is closed: nobody reads any more
+        pass
 
 
 def _wake_one(waiters: deque[asyncio.Future[None]]) -> None:

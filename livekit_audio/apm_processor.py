@@ -17,7 +17,7 @@ import numpy as np
 
 from livekit_audio._log import logger
 from livekit_audio.apm import AudioProcessingModule, _check_layout
-from livekit_audio.audio_frame import AudioFrame, frame_layout, frame_samples
+from livekit_audio.audio_frame import AudioFrame, frame_layout, frame_samples, own_frame_view
 from livekit_audio.frame_chunker import FrameChunker
 from livekit_audio.frame_processor import FrameProcessor
 from livekit_audio.processors import _frame_like
@@ -274,18 +274,19 @@ class ApmProcessor(FrameProcessor[AudioFrame]):
         runner = self._runner
         fifo = self._fifo
         chunker = runner._chunker
+        view = own_frame_view(frame)
         if (
-            (fifo is not None and len(fifo))
+            view is None
+            or (fifo is not None and len(fifo))
             or (chunker is not None and chunker.pending_samples)
             or runner.reverse_blocks is not None
-            or type(frame) is not AudioFrame
-            or frame._samples.readonly
-            or frame._sample_rate < 100
-            or frame._samples_per_channel % (frame._sample_rate // 100)
         ):
             return None
-        if fifo is None or fifo.shape[1] != frame._num_channels:
-            self._fifo = np.zeros((0, frame._num_channels), np.int16)  # as _process would
+        samples, rate, channels, count = view
+        if samples.readonly or rate < 100 or count % (rate // 100):
+            return None
+        if fifo is None or fifo.shape[1] != channels:
+            self._fifo = np.zeros((0, channels), np.int16)  # as _process would
             self._lead = 0
         return runner.apm
 

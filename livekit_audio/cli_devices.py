@@ -35,8 +35,8 @@ from typing import Any
 import soundfile  # type: ignore[import-untyped]
 
 from livekit_audio.audio_frame import AudioFrame
-from livekit_audio.rtc.audio_source import AudioSource
 from livekit_audio.devices import DeviceError, MediaDevices, OutputPlayer
+from livekit_audio.rtc.audio_source import AudioSource
 from livekit_audio.rtc.track import LocalAudioTrack
 
 __all__ = [
@@ -502,7 +502,7 @@ def record_file(
             except (soundfile.LibsndfileError, OSError, TypeError, ValueError) as exc:
                 raise DeviceCommandError(f"cannot write {out_path}: {exc}") from None
             written = 0
-            done = asyncio.get_running_loop().create_future()
+            done = asyncio.Event()  # set once `total` samples are written
             with sink, _tqdm(total / sample_rate, os.path.basename(out_path), show) as bar:
 
                 def on_frame(frame: AudioFrame) -> None:
@@ -513,14 +513,14 @@ def record_file(
                     sink.write(samples)
                     written += len(samples)
                     bar.update(len(samples) / sample_rate)
-                    if written >= total and not done.done():
-                        done.set_result(None)
+                    if written >= total:
+                        done.set()
 
                 capture.source.add_playout_listener(on_frame)
                 if far is not None:
                     player = media.open_output(output_device=output_device)
                     far_source, far_task = await _play(player, far, _NoProgress())
-                await done
+                await done.wait()
             return RecordResult(
                 out_path,
                 sample_rate,

@@ -21,6 +21,7 @@ from livekit_audio.audio_frame import (
     _check_positive_int,
     frame_layout,
     frame_samples,
+    wrap_samples,
 )
 from livekit_audio.channels import remix_channels
 from livekit_audio.frame_chunker import _FrameRing
@@ -382,7 +383,7 @@ class StreamConverter:
         view = memoryview(buf).cast("h")
         if written != count:
             view = view[: written * work]
-        return [AudioFrame._trusted(view, self._out_rate, work, written)]
+        return [wrap_samples(view, self._out_rate, work, written)]
 
     def _emit_resampled(self, out: np.ndarray, written: int, work: int) -> list[AudioFrame]:
         """Resampler output (``written`` frames of ``work`` channels in ``out``) on to the
@@ -404,7 +405,7 @@ class StreamConverter:
             n = len(view) // self._out_channels
             if not n:
                 return []
-            return [AudioFrame._trusted(view, self._out_rate, self._out_channels, n)]
+            return [wrap_samples(view, self._out_rate, self._out_channels, n)]
         ring.append(y)
         return ring.cut()
 

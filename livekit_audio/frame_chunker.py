@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from livekit_audio.audio_frame import AudioFrame, _check_positive_int, frame_layout, frame_samples
+from livekit_audio.audio_frame import (
+    MAX_NUM_CHANNELS,
+    MAX_SAMPLES_PER_CHANNEL,
+    AudioFrame,
+    _check_positive_int,
+    frame_layout,
+    frame_samples,
+    wrap_samples,
+)
 
 __all__ = ["FrameChunker"]
 
@@ -94,10 +102,10 @@ class _FrameRing:
         block = memoryview(bytearray(self.data[2 * start : 2 * end])).cast("h")
         rate, channels, size = self.rate, self.channels, self.size
         if whole == 1:
-            frames = [AudioFrame._trusted(block, rate, channels, size)]
+            frames = [wrap_samples(block, rate, channels, size)]
         else:
             frames = [
-                AudioFrame._trusted(block[i : i + step], rate, channels, size)
+                wrap_samples(block[i : i + step], rate, channels, size)
                 for i in range(0, whole * step, step)
             ]
         if end == fill:
@@ -131,7 +139,7 @@ class _FrameRing:
         out = bytearray(2 * n * self.channels)
         out[: 2 * held] = self.data[2 * start : 2 * fill]
         self.clear()
-        return AudioFrame._trusted(memoryview(out).cast("h"), self.rate, self.channels, n)
+        return wrap_samples(memoryview(out).cast("h"), self.rate, self.channels, n)
 
     def clear(self) -> None:
         """Drop everything held."""
@@ -164,8 +172,9 @@ class FrameChunker:
         If a size is not an int (``bool`` and ``float`` included), or (from :meth:`push`) the
         item is not a frame.
     ValueError
-        On non-positive sizes, or (from :meth:`push`) a frame whose rate or channel count
-        differs from the chunker's.
+        On non-positive sizes, sizes no frame can have (``num_channels`` above 1024, a frame
+        size above ``2**31 - 1``, which a ``sample_rate`` above 2**31 Hz gives by default),
+        or (from :meth:`push`) a frame whose rate or channel count differs from the chunker's.
     """
 
     def __init__(
@@ -173,14 +182,21 @@ class FrameChunker:
     ) -> None:
         sample_rate = _check_positive_int("sample_rate", sample_rate)
         num_channels = _check_positive_int("num_channels", num_channels)
+        if num_channels > MAX_NUM_CHANNELS:
+            raise ValueError(f"num_channels must be <= {MAX_NUM_CHANNELS}, got {num_channels}")
         if samples_per_frame is None:
             size = sample_rate // 100
-            if size == 0:
+            if not 0 < size <= MAX_SAMPLES_PER_CHANNEL:
                 raise ValueError(
-                    f"sample_rate {sample_rate} Hz has no 10 ms frame; give samples_per_frame"
+                    f"sample_rate {sample_rate} Hz has no 10 ms frame of 1 to "
+                    f"{MAX_SAMPLES_PER_CHANNEL} samples; give samples_per_frame"
                 )
         else:
             size = _check_positive_int("samples_per_frame", samples_per_frame)
+            if size > MAX_SAMPLES_PER_CHANNEL:
+                raise ValueError(
+                    f"samples_per_frame must be <= {MAX_SAMPLES_PER_CHANNEL}, got {size}"
+                )
         self._sample_rate = sample_rate
         self._num_channels = num_channels
         self._size = size

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from livekit_audio._aio import QueueClosed, RingQueue
 from livekit_audio._log import logger
 from livekit_audio._native import _mix as _k
 from livekit_audio.audio_frame import (
@@ -25,6 +26,8 @@ from livekit_audio.audio_frame import (
     frame_layout,
     frame_of,
     frame_samples,
+    own_frame_view,
+    wrap_samples,
 )
 from livekit_audio.convert import StreamConverter
 from livekit_audio.resampler import MAX_CHANNELS, MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ
@@ -100,7 +103,7 @@ class _Input:
         self.stall_blocks = 0
         self.kept_up_blocks = 0
         self.task: asyncio.Task[None] | None = None
-        self.space: asyncio.Future[None] | None = None  # set when the reader waits for room
+        self.space = asyncio.Event()  # set by the mixer task when the reader may read on
         # converts frames in another format than the mixer's (None while they match)
         self.converter: StreamConverter | None = None
 
@@ -126,65 +129,6 @@ class _Input:
                 self.chunks.popleft()
                 self.head = 0
         return out
-
-
-class _OutputQueue:
-    """Mixed frames waiting for the consumer; bounded (0 = unbounded), single producer."""
-
-    __slots__ = ("items", "capacity", "getters", "putter", "done", "error")
-
-    def __init__(self, capacity: int) -> None:
-        self.items: deque[AudioFrame] = deque()
-        self.capacity = capacity
-        self.getters: deque[asyncio.Future[None]] = deque()
-        self.putter: asyncio.Future[None] | None = None
-        self.done = False  # nothing more will be put
-        self.error: BaseException | None = None
-
-    def _wake_getters(self, all_of_them: bool) -> None:
-        while self.getters:
-            fut = self.getters.popleft()
-            if not fut.done():
-                fut.set_result(None)
-                if not all_of_them:
-                    return
-
-    async def put(self, frame: AudioFrame) -> None:
-        while self.capacity and len(self.items) >= self.capacity:
-            self.putter = asyncio.get_running_loop().create_future()
-            try:
-                await self.putter
-            finally:
-                self.putter = None
-        self.items.append(frame)
-        self._wake_getters(False)
-
-    async def get(self) -> AudioFrame:
-        while not self.items:
-            if self.done:
-                if self.error is not None:
-                    raise self.error
-                raise StopAsyncIteration
-            fut = asyncio.get_running_loop().create_future()
-            self.getters.append(fut)
-            await fut
-        frame = self.items.popleft()
-        if self.items and self.getters:
-            self._wake_getters(False)  # another consumer may be waiting too
-        if self.putter is not None and not self.putter.done():
-            self.putter.set_result(None)
-        return frame
-
-    def finish(self, error: BaseException | None = None) -> None:
-        self.done = True
-        self.error = error
-        self._wake_getters(True)
-
-    def abort(self) -> None:
-        self.items.clear()
-        self.finish()
-        if self.putter is not None and not self.putter.done():
-            self.putter.set_result(None)
 
 
 class AudioMixer:
@@ -294,9 +238,13 @@ class AudioMixer:
             _READ_AHEAD_MIN_BLOCKS * self._blocksize, self._sample_rate * _READ_AHEAD_MS // 1000
         )
         self._inputs: dict[int, _Input] = {}  # by id(stream), in insertion order
-        self._out = _OutputQueue(self._capacity)
+        # mixed frames waiting for the consumer (back-pressure: the mixer task waits for room)
+        self._out: RingQueue[AudioFrame] = RingQueue(self._capacity)
+        self._error: BaseException | None = None  # why mixing failed, raised to the consumer
         self._task: asyncio.Task[None] | None = None
-        self._waiter: asyncio.Future[None] | None = None  # set while the mixer task waits
+        # the mixer task's wake-up: set when a stream has a block, ends or is added or removed,
+        # at a timeout, or at end_input (cleared before the task waits; it then re-checks)
+        self._changed = asyncio.Event()
         self._ending = False
         self._closed = False
 
@@ -418,7 +366,7 @@ class AudioMixer:
         """
         self._ending = True
         if self._task is None and not self._inputs:
-            self._out.finish()
+            self._out.close()
         self._wake()
 
     async def aclose(self) -> None:
@@ -436,7 +384,7 @@ class AudioMixer:
             tasks.append(self._task)
         for task in tasks:
             task.cancel()
-        self._out.abort()
+        self._out.close(discard=True)
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
 
@@ -444,9 +392,15 @@ class AudioMixer:
         return self
 
     async def __anext__(self) -> AudioFrame:
-        if not self._out.done and self._task is None:
+        if self._task is None and not self._out.closed:
             self._start(asyncio.get_running_loop())
-        return await self._out.get()
+        try:
+            return await self._out.get()
+        except QueueClosed:
+            pass
+        if self._error is not None:
+            raise self._error  # mixing failed: after every frame mixed before it
+        raise StopAsyncIteration
 
     async def __aenter__(self) -> AudioMixer:
         return self
@@ -461,45 +415,35 @@ class AudioMixer:
             self._task = loop.create_task(self._run(), name="AudioMixer")
 
     def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    async def _wait(self) -> None:
-        self._waiter = asyncio.get_running_loop().create_future()
-        try:
-            await self._waiter
-        finally:
-            self._waiter = None
+        self._changed.set()
 
     async def _read(self, inp: _Input) -> None:
         """Reader task of one stream: pull frames into its buffer until it ends."""
         anext = inp.iterator.__anext__
         chunks = inp.chunks
+        space = inp.space
+        changed = self._changed
         rate, channels = self._sample_rate, self._num_channels
         block, read_ahead = self._blocksize, self._read_ahead
-        loop = asyncio.get_running_loop()
         try:
             while True:
                 if inp.buffered >= read_ahead:
-                    inp.space = loop.create_future()
-                    try:
-                        await inp.space
-                    finally:
-                        inp.space = None
+                    space.clear()
+                    await space.wait()
                     continue
                 item = await anext()
+                before = inp.buffered
                 frame = item if type(item) is AudioFrame else frame_of(item, "AudioMixer stream")
+                view = own_frame_view(frame)
                 if (
-                    type(frame) is AudioFrame
-                    and frame._sample_rate == rate
-                    and frame._num_channels == channels
+                    view is not None
+                    and view[1] == rate
+                    and view[2] == channels
                     and inp.converter is None
                 ):
                     # the per-frame fast path: same layout, just queue the samples
-                    n = frame._samples_per_channel
+                    data, _, _, n = view
                     if n:
-                        data = frame._samples
                         # copied unless immutable: a producer may reuse its buffer after yielding
                         if not data.readonly:
                             data = memoryview(data.tobytes()).cast("h")
@@ -507,10 +451,8 @@ class AudioMixer:
                         inp.buffered += n
                 else:
                     self._append(inp, frame)
-                if inp.buffered >= block:
-                    waiter = self._waiter
-                    if waiter is not None and not waiter.done():
-                        waiter.set_result(None)
+                if before < block <= inp.buffered:
+                    changed.set()  # the mixer waits only for streams short of a block
         except StopAsyncIteration:
             pass
         except asyncio.CancelledError:
@@ -596,6 +538,7 @@ class AudioMixer:
         read_ahead = self._read_ahead
         timeout_s = self._timeout_ms / 1000.0
         mix = _k.mix
+        changed = self._changed
         deadline: float | None = None
         timer: asyncio.TimerHandle | None = None
         try:
@@ -613,7 +556,8 @@ class AudioMixer:
                         if timeout_s > 0:
                             timer = loop.call_at(deadline, self._wake)
                     if now < deadline:
-                        await self._wait()
+                        changed.clear()  # the state was checked just before, on this loop
+                        await changed.wait()
                         continue
                     for inp in inputs:
                         if inp.buffered < block and not inp.eof and not inp.stalled:
@@ -661,28 +605,29 @@ class AudioMixer:
                     gains.append(inp.gain)
                     if inp.gain != 1.0:
                         unity = False
-                    space = inp.space
-                    if space is not None and inp.buffered < read_ahead and not space.done():
-                        space.set_result(None)
+                    if buffered >= read_ahead > inp.buffered:
+                        inp.space.set()  # the reader may be waiting for room: read on
                 if not buffers:
                     if self._ending and not self._inputs:
                         break
-                    await self._wait()
+                    changed.clear()
+                    await changed.wait()
                     continue
                 out = memoryview(bytearray(2 * n_samples)).cast("h")
                 mix(buffers, None if unity else gains, out)
-                await self._out.put(
-                    AudioFrame._trusted(out, self._sample_rate, self._num_channels, block)
-                )
+                frame = wrap_samples(out, self._sample_rate, self._num_channels, block)
+                if not await self._out.put_wait(frame):
+                    return  # closed by aclose
         except asyncio.CancelledError:
             if timer is not None:
                 timer.cancel()
             raise
         except BaseException as exc:
             logger.error("AudioMixer: mixing failed", exc_info=True)
-            self._out.finish(exc)
+            self._error = exc
+            self._out.close()
             raise
-        self._out.finish()
+        self._out.close()
 
 
 def mix_frames(
@@ -747,4 +692,4 @@ def mix_frames(
         buffers.append(samples)
     out = memoryview(bytearray(2 * total)).cast("h")
     _k.mix(buffers, gains, out)
-    return AudioFrame._trusted(out, rate, channels, longest)
+    return wrap_samples(out, rate, channels, longest)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from livekit_audio._native import _mix as _k
-from livekit_audio.audio_frame import AudioFrame, frame_samples
+from livekit_audio.audio_frame import AudioFrame, frame_samples, own_frame_view, wrap_samples
 from livekit_audio.frame_processor import FrameProcessor
 
 __all__ = ["GainProcessor", "MAX_GAIN_DB"]
@@ -31,7 +31,15 @@ MAX_GAIN_DB: float = 20.0 * math.log10(float(_k.MAX_GAIN))
 def _check_gain_db(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"gain_db must be a real number, got {type(value).__name__}")
-    gain_db = float(value)
+    try:
+        gain_db = float(value)
+    except OverflowError:  # an int past float range
+        if value > 0:  # type: ignore[operator]
+            raise ValueError(
+                f"gain_db must be a number <= {MAX_GAIN_DB:g} dB (-inf mutes), got an integer "
+                "too large for a float"
+            ) from None
+        gain_db = -math.inf  # below -1e308 dB: mutes, like -inf
     if math.isnan(gain_db) or gain_db > MAX_GAIN_DB:
         raise ValueError(
             f"gain_db must be a number <= {MAX_GAIN_DB:g} dB (-inf mutes), got {value!r}"
@@ -66,7 +74,7 @@ def _frame_like(frame: Any, data: bytearray) -> Any:
             return type(frame)(data, rate, channels, count)
         except (TypeError, ValueError):
             pass
-    return AudioFrame._trusted(memoryview(data).cast("h"), rate, channels, count)
+    return wrap_samples(memoryview(data).cast("h"), rate, channels, count)
 
 
 def _linear(gain_db: float) -> float:
@@ -169,12 +177,13 @@ class GainProcessor(FrameProcessor[AudioFrame]):
             raise RuntimeError("GainProcessor._process called after _close()")
         end = self._gain
         start = self._applied if self._smooth else end
+        view = own_frame_view(frame)
+        if view is not None:
+            samples, _, channels, _ = view
+        else:  # validated even at unity gain: a bad frame is refused, never passed on
+            samples, channels = frame_samples(frame), int(frame.num_channels)
         if start == 1.0 and end == 1.0:
             return frame
-        if type(frame) is AudioFrame:
-            samples, channels = frame._samples, frame._num_channels
-        else:
-            samples, channels = frame_samples(frame), int(frame.num_channels)
         if not samples.readonly:
             _k.gain(samples, channels, start, end)
             self._applied = end

@@ -18,7 +18,14 @@ from typing import Any
 import numpy as np
 
 from livekit_audio._native import _resample as _k
-from livekit_audio.audio_frame import AudioFrame, _as_bytes, frame_samples
+from livekit_audio.audio_frame import (
+    AudioFrame,
+    _as_bytes,
+    frame_layout,
+    frame_samples,
+    own_frame_view,
+    wrap_samples,
+)
 
 __all__ = [
     "MAX_CHANNELS",
@@ -311,15 +318,15 @@ class AudioResampler:
     def _samples(self, data: Any) -> memoryview:
         """Validated int16 samples of a frame or buffer, as a flat memoryview."""
         if hasattr(data, "sample_rate") and hasattr(data, "num_channels"):
-            if data.sample_rate != self._input_rate:
+            # fields first: an ndarray or str field must not reach the comparisons below
+            rate, channels, _ = frame_layout(data)
+            if rate != self._input_rate:
                 raise ValueError(
-                    f"frame sample_rate mismatch: expected {self._input_rate}, "
-                    f"got {data.sample_rate}"
+                    f"frame sample_rate mismatch: expected {self._input_rate}, got {rate}"
                 )
-            if data.num_channels != self._num_channels:
+            if channels != self._num_channels:
                 raise ValueError(
-                    f"frame num_channels mismatch: expected {self._num_channels}, "
-                    f"got {data.num_channels}"
+                    f"frame num_channels mismatch: expected {self._num_channels}, got {channels}"
                 )
             return frame_samples(data)
         if isinstance(data, np.ndarray):
@@ -363,7 +370,7 @@ class AudioResampler:
     def _frames(self, out: Any, n: int) -> list[AudioFrame]:
         if n == 0:
             return []
-        return [AudioFrame._trusted(out, self._output_rate, self._num_channels, n)]
+        return [wrap_samples(out, self._output_rate, self._num_channels, n)]
 
     def _enter(self) -> None:
         if not self._lock.acquire(blocking=False):
@@ -407,15 +414,13 @@ class AudioResampler:
 
     def _push(self, data: Any) -> list[AudioFrame]:
         state = self._state
-        if (
-            type(data) is AudioFrame
-            and data._sample_rate == self._input_rate
-            and data._num_channels == self._num_channels
-        ):
-            samples = data._samples  # already validated by AudioFrame: the per-frame fast path
-            n_in = data._samples_per_channel
-        else:
-            samples = self._samples(data)
+        view = own_frame_view(data)  # validated by AudioFrame: the per-frame fast path
+        if view is not None:
+            samples, rate, channels, n_in = view
+            if rate != self._input_rate or channels != self._num_channels:
+                view = None
+        if view is None:
+            samples = self._samples(data)  # raises on a rate or channel mismatch
             n_in = len(samples) // self._num_channels
         if n_in == 0:
             return []

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from livekit_audio.audio_frame import AudioFrame, _check_positive_int
+from livekit_audio.audio_frame import (
+    MAX_NUM_CHANNELS,
+    MAX_SAMPLES_PER_CHANNEL,
+    AudioFrame,
+    _check_positive_int,
+    wrap_samples,
+)
 
 __all__ = ["AudioByteStream"]
 
@@ -29,7 +35,8 @@ class AudioByteStream:
     TypeError
         If a size is not an int.
     ValueError
-        If a size is not positive.
+        If a size is not positive, or larger than any AudioFrame's (``num_channels`` above
+        1024, ``samples_per_channel`` above ``2**31 - 1``).
 
     Notes
     -----
@@ -42,9 +49,21 @@ class AudioByteStream:
     ) -> None:
         self._sample_rate = _check_positive_int("sample_rate", sample_rate)
         self._num_channels = _check_positive_int("num_channels", num_channels)
+        if self._num_channels > MAX_NUM_CHANNELS:
+            raise ValueError(f"num_channels must be <= {MAX_NUM_CHANNELS}, got {num_channels}")
         if samples_per_channel is None:
             samples_per_channel = max(1, self._sample_rate // 10)
+            if samples_per_channel > MAX_SAMPLES_PER_CHANNEL:
+                raise ValueError(
+                    f"sample_rate {sample_rate} Hz has no 100 ms frame of at most "
+                    f"{MAX_SAMPLES_PER_CHANNEL} samples; give samples_per_channel"
+                )
         self._samples_per_channel = _check_positive_int("samples_per_channel", samples_per_channel)
+        if self._samples_per_channel > MAX_SAMPLES_PER_CHANNEL:
+            raise ValueError(
+                f"samples_per_channel must be <= {MAX_SAMPLES_PER_CHANNEL}, "
+                f"got {samples_per_channel}"
+            )
         self._bytes_per_sample = 2 * self._num_channels
         self._bytes_per_frame = self._samples_per_channel * self._bytes_per_sample
         self._buf = bytearray()
@@ -89,6 +108,8 @@ class AudioByteStream:
         """
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"push() takes bytes, got {type(data).__name__}")
+        if isinstance(data, memoryview) and not data.c_contiguous:
+            data = data.tobytes()  # a strided view: its bytes in order
         buf = self._buf
         buf += data
         step = self._bytes_per_frame
@@ -125,9 +146,7 @@ class AudioByteStream:
 
     def _frame(self, data: bytearray) -> AudioFrame:
         n = len(data) // self._bytes_per_sample
-        return AudioFrame._trusted(
-            memoryview(data).cast("h"), self._sample_rate, self._num_channels, n
-        )
+        return wrap_samples(memoryview(data).cast("h"), self._sample_rate, self._num_channels, n)
 
     def __repr__(self) -> str:
         return (

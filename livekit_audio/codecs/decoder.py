@@ -9,11 +9,10 @@ consumed input is released.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections import deque
-from typing import Any
 
+from livekit_audio._aio import QueueClosed, RingQueue
 from livekit_audio.audio_frame import AudioFrame, _check_positive_int
 from livekit_audio.codecs._base import DecodeError, Demuxer
 from livekit_audio.codecs._formats import AutoDemuxer, demuxer_for
@@ -130,10 +129,10 @@ class AudioStreamDecoder:
         self._finished = False  # the parser is done (end of input or error)
         self._busy = False  # a pool step is running
         self._released = False
-        self._out: deque[AudioFrame] = deque()
-        self._error: DecodeError | None = None
-        self._waiter: asyncio.Future[None] | None = None
-        self._waiter_loop: asyncio.AbstractEventLoop | None = None
+        # decoded frames waiting for the reader: put by the pool's workers, read on the loop
+        # (unbounded: decoding pauses at OUTPUT_HIGH_WATER instead of dropping)
+        self._out: RingQueue[AudioFrame] = RingQueue()
+        self._error: DecodeError | None = None  # raised to the reader after the last frame
 
     # -- producer side -----------------------------------------------------------------
 
@@ -235,16 +234,13 @@ class AudioStreamDecoder:
                 self._input.clear()
                 self._input_bytes = 0
                 self._release_locked()
-            self._out.extend(out)
-            waiter, loop = self._waiter, self._waiter_loop
+            for frame in out:
+                self._out.put_threadsafe(frame)
+            if self._finished:
+                self._out.close_threadsafe()  # after the frames: the reader gets them first
             more = (bool(self._input) or (self._ended and not self._finished)) and len(
                 self._out
             ) < OUTPUT_HIGH_WATER
-        if waiter is not None and loop is not None and (out or self._finished):
-            try:
-                loop.call_soon_threadsafe(_wake, waiter)
-            except RuntimeError:  # the loop is closed: nobody is reading any more
-                pass
         return more
 
     def _convert(self, frames: list[AudioFrame]) -> list[AudioFrame]:
@@ -290,35 +286,20 @@ class AudioStreamDecoder:
         DecodeError
             Once, after the frames decoded before a corrupt, truncated or unsupported part.
         """
-        while True:
-            resume = False
+        out = self._out
+        try:
+            frame = await out.get()
+        except QueueClosed:  # finished (end of input or error) or closed, and drained
+            frame = None
+        if frame is None:
             with self._lock:
-                if self._out:
-                    frame = self._out.popleft()
-                    resume = len(self._out) == OUTPUT_HIGH_WATER // 2 and not self._finished
-                else:
-                    frame = None
-                    if self._error is not None:
-                        error, self._error = self._error, None
-                        self._closed_reading = True
-                        raise error
-                    if self._finished or self._closed:
-                        raise StopAsyncIteration
-                    loop = asyncio.get_running_loop()
-                    waiter = self._waiter = loop.create_future()
-                    self._waiter_loop = loop
-            if frame is not None:
-                if resume:
-                    self._pool.submit(self)
-                return frame
-            try:
-                await waiter
-            finally:
-                with self._lock:
-                    if self._waiter is waiter:
-                        self._waiter = None
-
-    _closed_reading = False
+                error, self._error = self._error, None
+            if error is not None:
+                raise error
+            raise StopAsyncIteration
+        if len(out) == OUTPUT_HIGH_WATER // 2 and not self._finished:
+            self._pool.submit(self)  # decoding paused at the high-water mark: resume it
+        return frame
 
     async def aclose(self) -> None:
         """Stop decoding and end the iteration; returns at once, raises nothing.
@@ -330,15 +311,9 @@ class AudioStreamDecoder:
             self._closed = True
             self._input.clear()
             self._input_bytes = 0
-            self._out.clear()
             self._error = None
-            waiter, loop = self._waiter, self._waiter_loop
             self._release_locked()
-        if waiter is not None and loop is not None:
-            try:
-                loop.call_soon_threadsafe(_wake, waiter)
-            except RuntimeError:
-                pass
+        self._out.close_threadsafe(discard=True)  # at once on the reader's loop
 
     async def __aenter__(self) -> AudioStreamDecoder:
         return self
@@ -351,8 +326,3 @@ class AudioStreamDecoder:
             f"AudioStreamDecoder(sample_rate={self._rate}, num_channels={self._channels}, "
             f"format={self._format!r}, frame_size_ms={self._frame_ms})"
         )
-
-
-def _wake(waiter: asyncio.Future[Any]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)

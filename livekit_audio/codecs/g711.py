@@ -26,11 +26,13 @@ def _samples(x: Any, name: str) -> np.ndarray:
             f"{name} expects int16 samples, got dtype {x.dtype}; convert explicitly, e.g. "
             "np.clip(np.rint(x * 32768), -32768, 32767).astype(np.int16)"
         )
-    return np.ascontiguousarray(x)
+    return np.ascontiguousarray(x).reshape(x.shape)  # (a 0-d array stays 0-d)
 
 
 def _codes(x: Any, name: str) -> np.ndarray:
     if isinstance(x, (bytes, bytearray, memoryview)):
+        if isinstance(x, memoryview) and not x.c_contiguous:
+            x = x.tobytes()  # a strided view: its bytes in order (numpy needs contiguous)
         return np.frombuffer(x, dtype=np.uint8)
     if not isinstance(x, np.ndarray):
         raise TypeError(
@@ -38,7 +40,7 @@ def _codes(x: Any, name: str) -> np.ndarray:
         )
     if x.dtype != np.uint8:
         raise TypeError(f"{name} expects uint8 codes, got dtype {x.dtype}")
-    return np.ascontiguousarray(x)
+    return np.ascontiguousarray(x).reshape(x.shape)  # (a 0-d array stays 0-d)
 
 
 def ulaw_encode(samples: npt.NDArray[np.int16]) -> npt.NDArray[np.uint8]:

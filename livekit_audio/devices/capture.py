@@ -1,14 +1,15 @@
 """InputCapture: a PortAudio input device feeding an AudioSource through the processing module.
 
-PortAudio's callback copies each block into one slot of a preallocated ring, the hand-off
-queue, and wakes the event loop with ``call_soon_threadsafe`` (at most one wake-up pending).
-Everything else runs on the loop, in the capture's task. That task re-chunks the blocks into
-10 ms frames, processes them with the :class:`~livekit_audio.AudioProcessingModule` (echo
-cancellation, noise suppression, high-pass filter, AGC) and captures them into the
+PortAudio's callback copies each block (with its timestamps) into the hand-off queue, the
+package's :class:`~livekit_audio._aio.RingQueue`, with ``put_threadsafe``: it never waits, and
+at most one ``call_soon_threadsafe`` wake-up of the loop is pending. Everything else runs on
+the loop, in the capture's task. That task re-chunks the blocks into 10 ms frames, processes
+them with the :class:`~livekit_audio.AudioProcessingModule` (echo cancellation, noise
+suppression, high-pass filter, AGC) and captures them into the
 :class:`~livekit_audio.AudioSource`. The module is used only there and by the echo
 reference, also on the loop, so it never sees two threads. When the loop falls behind by more
-than the queue holds, the callback overwrites the oldest block. The task notices from the
-slot's sequence number, skips the block, and counts it in :attr:`CaptureStats.dropped_blocks`.
+than the queue holds, the queue drops the oldest block; its drops are counted in
+:attr:`CaptureStats.dropped_blocks`.
 """
 
 from __future__ import annotations
@@ -21,14 +22,15 @@ from typing import Any
 
 import numpy as np
 
+from livekit_audio._aio import QueueClosed, RingQueue
 from livekit_audio._log import logger
 from livekit_audio.apm import AudioProcessingError, AudioProcessingModule
 from livekit_audio.audio_frame import AudioFrame
-from livekit_audio.rtc.audio_source import AudioSource
 from livekit_audio.channels import remix_channels
 from livekit_audio.devices._portaudio import StreamClock, close_stream
 from livekit_audio.devices.echo import EchoDelayEstimator, EchoReference
 from livekit_audio.frame_chunker import FrameChunker
+from livekit_audio.rtc.audio_source import AudioSource
 
 __all__ = ["CaptureStats", "InputCapture"]
 
@@ -97,116 +99,78 @@ class _CaptureEngine:
         self.blocksize = blocksize
         self.channel_index = channel_index
         self.stats = CaptureStats()
-        # the hand-off queue: slots written by the callback, read by the task (drop-oldest)
-        self.slots = queue_slots
-        self.blocks = np.zeros((queue_slots, blocksize, device_channels), np.int16)
-        self.slot_views = [self.blocks[k] for k in range(queue_slots)]
-        self.slot_seq = [-1] * queue_slots  # sequence number of the block in the slot, -1 busy
-        self.slot_frames = [0] * queue_slots
-        self.slot_adc = [0.0] * queue_slots  # ADC time of the block's first sample
-        self.slot_now = [0.0] * queue_slots  # callback time (stream clock)
-        self.slot_mono = [0.0] * queue_slots  # callback time (time.monotonic)
+        # the hand-off queue, put by the callback, taken by the task (drop-oldest): items are
+        # (block (frames, device_channels) int16, ADC time of its first sample, callback
+        # time on the stream clock, callback time on time.monotonic())
+        self.queue: RingQueue[tuple[np.ndarray, float, float, float]] = RingQueue(
+            queue_slots, loop=loop
+        )
+        self.queue_drops_stale = 0  # the queue's drops before the task ran (stale, not dropped)
+        self.skipped_blocks = 0  # blocks the task skipped (too much audio waiting)
         self.clock = StreamClock()
-        self.written = 0  # callback: blocks written
-        self.read = 0  # task: blocks taken (processed or dropped)
-        self.wake_scheduled = False
-        self.scratch = np.zeros((blocksize, device_channels), np.int16)
         self.chunker = FrameChunker(self.rate, self.num_channels)
         self.samples_pushed = 0  # samples per channel given to the chunker (module input)
         self.reported_latency_s = 0.0  # the stream's reported input latency (fallback)
         self.max_waiting_s = max_waiting_s  # audio allowed to wait for the source's playout
         self.block_s = blocksize / self.rate
         self.started = False
-        self.waiter: asyncio.Future[None] | None = None
         self.error_logged = False
         self.closed = False
 
     # -- PortAudio's thread ------------------------------------------------------------
 
     def callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
-        """PortAudio's input callback: copy the block into a slot; no lock, no allocation
-        of sample buffers; at most one ``call_soon_threadsafe`` pending."""
-        seq = self.written
-        k = seq % self.slots
-        self.slot_seq[k] = -1  # busy: a reader that sees this skips the slot
+        """PortAudio's input callback: a copy of the block into the hand-off queue (the
+        buffer is PortAudio's, reused); never waits, at most one ``call_soon_threadsafe``
+        pending."""
         n = frames if frames <= self.blocksize else self.blocksize
-        if n == self.blocksize:
-            np.copyto(self.slot_views[k], indata)
-        else:
-            self.slot_views[k][:n] = indata[:n]
-        self.slot_frames[k] = n
-        self.slot_adc[k] = time_info.inputBufferAdcTime
-        self.slot_now[k] = time_info.currentTime
-        self.slot_mono[k] = time.monotonic()
-        self.slot_seq[k] = seq
-        self.written = seq + 1
+        block = indata[:n].copy()
         stats = self.stats
         stats.blocks += 1
         if status.input_overflow:
             stats.overflows += 1
-        if not self.wake_scheduled:
-            self.wake_scheduled = True
-            try:
-                self.loop.call_soon_threadsafe(self.wake)
-            except RuntimeError:  # the loop is closed: nobody reads any more
-                pass
+        self.queue.put_threadsafe(
+            (block, time_info.inputBufferAdcTime, time_info.currentTime, time.monotonic())
+        )
 
     # -- the loop side -----------------------------------------------------------------
 
-    def wake(self) -> None:
-        self.wake_scheduled = False
-        waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
     async def run(self) -> None:
         """The capture task: take blocks from the queue, process them, capture the frames."""
+        queue = self.queue
         while not self.closed:
-            if self.read == self.written:
-                self.waiter = self.loop.create_future()
-                try:
-                    await self.waiter
-                finally:
-                    self.waiter = None
-                continue
-            if not self.started:  # blocks from before we first ran are stale
+            try:
+                block, adc, now, mono = await queue.get()
+            except QueueClosed:
+                return
+            if not self.started:  # blocks from before we first ran are stale: the newest only
                 self.started = True
-                self.stats.stale_blocks += self.written - 1 - self.read
-                self.read = self.written - 1
-            if self._too_much_waiting():
-                self.read += 1
-                self.stats.dropped_blocks += 1
+                stale = 0
+                while len(queue):
+                    block, adc, now, mono = queue.get_nowait()
+                    stale += 1
+                self.queue_drops_stale = queue.dropped
+                self.stats.stale_blocks += stale + queue.dropped
+            queued = len(queue)
+            if self._too_much_waiting(queued + 1):
+                self.skipped_blocks += 1
+                self.count_drops()
                 continue
-            block = self._take()
-            if block is not None:
-                await self._process(*block)
+            self.count_drops()
+            await self._process(block, adc, now, mono, queued)
 
-    def _too_much_waiting(self) -> bool:
-        """Whether the audio waiting (queued blocks and the source's queue) exceeds the
+    def count_drops(self) -> None:
+        """Bring :attr:`CaptureStats.dropped_blocks` up to date: the queue's drops (but
+        those before the task first ran, which are stale) and the blocks the task skipped."""
+        self.stats.dropped_blocks = (
+            self.queue.dropped - self.queue_drops_stale + self.skipped_blocks
+        )
+
+    def _too_much_waiting(self, queued: int) -> bool:
+        """Whether the audio waiting (``queued`` blocks and the source's queue) exceeds the
         bound while more than the newest block is queued."""
-        queued = self.written - self.read
         waiting_s = queued * self.block_s + self.source.queued_duration
         return queued > 1 and waiting_s > self.max_waiting_s
-
-    def _take(self) -> tuple[np.ndarray, float, float, float, int] | None:
-        """The oldest block still in the queue, copied out, or None if it was overwritten."""
-        seq = self.read
-        behind = self.written - seq
-        if behind > self.slots:  # lapped: those blocks are gone
-            self.stats.dropped_blocks += behind - self.slots
-            seq = self.written - self.slots
-        k = seq % self.slots
-        self.read = seq + 1
-        if self.slot_seq[k] != seq:
-            self.stats.dropped_blocks += 1
-            return None
-        n = self.slot_frames[k]
-        adc, now, mono = self.slot_adc[k], self.slot_now[k], self.slot_mono[k]
-        np.copyto(self.scratch[:n], self.slot_views[k][:n])
-        if self.slot_seq[k] != seq:  # overwritten while we copied it
-            self.stats.dropped_blocks += 1
-            return None
-        return self.scratch[:n], adc, now, mono, self.written - self.read
 
     async def _process(
         self, block: np.ndarray, adc: float, now: float, mono: float, queued: int
@@ -327,6 +291,8 @@ class InputCapture:
         if not self.task.done():
             self.task.cancel()
         await asyncio.gather(self.task, return_exceptions=True)
+        engine.queue.close(discard=True)  # blocks still queued are neither processed nor dropped
+        engine.count_drops()
         await self.source.aclose()
 
     async def __aenter__(self) -> InputCapture:

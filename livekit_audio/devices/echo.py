@@ -243,7 +243,8 @@ class EchoReference:
         self._chunker: FrameChunker | None = None
         self._played_at = -math.inf  # time.monotonic() of the last played block
         self._block_s = 0.0  # duration of the last played block
-        self._waiter: asyncio.Future[None] | None = None
+        # set by on_played (the render timeline moved on): wait_for_render re-checks
+        self._rendered = asyncio.Event()
         self._hint_ms = 0  # the stream delay given to the module
         self.closed = False
         self.padded_s = 0.0
@@ -311,6 +312,7 @@ class EchoReference:
         if self._render_s >= needed_s:
             return
         loop = asyncio.get_running_loop()
+        rendered = self._rendered
         started = time.monotonic()
         deadline = started + self._block_s + WAIT_SLACK_S
         try:
@@ -319,10 +321,13 @@ class EchoReference:
                 if remaining <= 0.0 or not self._playing():
                     self.wait_timeouts += 1
                     return
-                waiter = self._waiter = loop.create_future()
-                await asyncio.wait((waiter,), timeout=remaining)
+                rendered.clear()
+                timer = loop.call_later(remaining, rendered.set)  # the deadline wakes us too
+                try:
+                    await rendered.wait()
+                finally:
+                    timer.cancel()
         finally:
-            self._waiter = None
             self.waited_s += time.monotonic() - started
 
     def on_played(self, block: PlayedBlock) -> None:
@@ -361,9 +366,7 @@ class EchoReference:
             self.skipped_s += skip / rate
         if len(samples):
             self._push(np.ascontiguousarray(samples), rate)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self._rendered.set()
 
     def _pad(self, seconds: float, rate: int, channels: int | None = None) -> None:
         chunker = self._chunker

@@ -3,9 +3,11 @@
 Mirrors ``livekit.rtc.MediaDevices`` (sounddevice on PortAudio) with what it lacks:
 
 - its callbacks run the processing module and build frames on PortAudio's thread, and check
-  ``queue.full()`` across threads, dropping the newest frame without counting it. Ours copy
-  into preallocated slots and hand off with ``call_soon_threadsafe``; everything else runs on
-  the event loop, and a full queue drops the oldest block and counts it;
+  ``queue.full()`` across threads, dropping the newest frame without counting it. Ours only
+  copy (the input's into the capture's bounded queue with ``RingQueue.put_threadsafe``, the
+  output's out of a preallocated ring) and wake the loop with at most one
+  ``call_soon_threadsafe`` pending; everything else runs on the event loop, and a full queue
+  drops the oldest block and counts it;
 - it calls the module's capture and render sides from two PortAudio threads at once; ours
   only from the loop;
 - its echo reference only works if the input is opened before the output, and its delay
@@ -28,7 +30,6 @@ from livekit_audio.apm import MAX_SAMPLE_RATE_HZ as APM_MAX_RATE_HZ
 from livekit_audio.apm import MIN_SAMPLE_RATE_HZ as APM_MIN_RATE_HZ
 from livekit_audio.apm import AudioProcessingModule
 from livekit_audio.audio_frame import _check_positive_int
-from livekit_audio.rtc.audio_source import AudioSource
 from livekit_audio.devices._portaudio import (
     close_stream,
     default_device,
@@ -46,6 +47,7 @@ from livekit_audio.devices.capture import (
 from livekit_audio.devices.echo import EchoDelayEstimator, EchoReference
 from livekit_audio.devices.playback import OutputPlayer, PlayedBlock
 from livekit_audio.resampler import _check_channels, _check_rate
+from livekit_audio.rtc.audio_source import AudioSource
 
 __all__ = ["DEFAULT_BLOCKSIZE", "DEFAULT_CHANNELS", "DEFAULT_SAMPLE_RATE", "MediaDevices"]
 

@@ -23,7 +23,6 @@ import numpy as np
 from livekit_audio._aio import resolve_loop, spawn
 from livekit_audio._log import logger
 from livekit_audio.audio_frame import AudioFrame, _check_positive_int
-from livekit_audio.rtc.audio_stream import AudioStream
 from livekit_audio.devices._portaudio import (
     StreamClock,
     close_stream,
@@ -33,6 +32,7 @@ from livekit_audio.devices._portaudio import (
 )
 from livekit_audio.mixer import AudioMixer
 from livekit_audio.resampler import _check_channels, _check_rate
+from livekit_audio.rtc.audio_stream import AudioStream
 
 __all__ = ["OutputPlayer", "PlaybackStats", "PlayedBlock"]
 
@@ -231,8 +231,10 @@ class OutputPlayer:
         self._tracks: dict[str, Any] = {}  # sid -> track
         self._streams: dict[str, AudioStream] = {}  # sid -> its stream (once started)
         self._play_task: asyncio.Task[None] | None = None
-        self._space: asyncio.Future[None] | None = None  # the playback task waits for room
-        self._progress: asyncio.Future[None] | None = None  # wait_for_playout waits
+        # set on the loop when the listeners released ring space (the playback task waits
+        # for room), and on any progress of the playback (wait_for_playout re-checks)
+        self._space = asyncio.Event()
+        self._progress = asyncio.Event()
         self._mixing_idle = False  # the playback task waits for the mixer
         self._started = False
         self._closed = False
@@ -396,17 +398,15 @@ class OutputPlayer:
         if not self._started:
             return
         self._flush = True
+        progress = self._progress
         try:
             while not self._closed and not (
                 self._mixing_idle
                 and not self._mixer.streams
                 and self._released_pos >= self._write_pos
             ):
-                self._progress = self._loop.create_future()
-                try:
-                    await self._progress
-                finally:
-                    self._progress = None
+                progress.clear()
+                await progress.wait()
             if not self._closed:
                 await asyncio.sleep(self._reported_latency_s)
         finally:
@@ -447,6 +447,7 @@ class OutputPlayer:
         mixer = self._mixer
         ring = self._ring
         capacity = self._capacity
+        space = self._space
         while True:
             self._mixing_idle = True
             self._wake_progress()
@@ -464,11 +465,8 @@ class OutputPlayer:
                 self.stats.trimmed_samples += n
                 continue
             while self._write_pos + n - self._released_pos > capacity:
-                self._space = self._loop.create_future()
-                try:
-                    await self._space
-                finally:
-                    self._space = None
+                space.clear()
+                await space.wait()
             start = self._write_pos % capacity
             first = min(n, capacity - start)
             ring[start : start + first] = samples[:first]
@@ -527,18 +525,15 @@ class OutputPlayer:
                         logger.exception("OutputPlayer: playout listener %r failed", listener)
             self._released_pos = max(self._released_pos, start + count)
         self._has_tracks = bool(self._mixer.streams)
-        if self._space is not None and not self._space.done():
-            self._space.set_result(None)
-        self._wake_progress()
+        self._space.set()
+        self._progress.set()
 
     def _wake_progress(self) -> None:
-        if self._progress is not None and not self._progress.done():
-            self._progress.set_result(None)
+        self._progress.set()
 
     def _wake_waiters(self) -> None:
-        self._wake_progress()
-        if self._space is not None and not self._space.done():
-            self._space.set_result(None)
+        self._progress.set()
+        self._space.set()
 
     # -- PortAudio's thread ------------------------------------------------------------
 

@@ -42,10 +42,10 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     ) from exc
 
 from livekit_audio.audio_frame import AudioFrame, frame_layout, frame_of, frame_samples
-from livekit_audio.rtc.audio_stream import AudioStream
 from livekit_audio.convert import StreamConverter
 from livekit_audio.frame_processor import FrameProcessor
 from livekit_audio.integrations import _rtc_hook
+from livekit_audio.rtc.audio_stream import AudioStream
 
 if TYPE_CHECKING:
     import concurrent.futures
@@ -66,18 +66,6 @@ _rtc_hook.install()
 #: The rate we ask ``rtc.AudioStream`` for when our stream reads an rtc track: WebRTC's own
 #: (Opus decodes at 48 kHz), so LiveKit does not resample and ours does the conversion.
 RTC_STREAM_RATE_HZ = 48000
-
-
-def _whole_buffer(frame: AudioFrame) -> memoryview:
-    """``frame``'s byte view, first given a buffer of its own if it views part of a larger one
-    (a numpy slice, say): LiveKit copies such views on construction, and a copy made inside
-    a call would not outlive the call."""
-    view = frame._data
-    owner = view.obj
-    if view.readonly or not isinstance(owner, bytearray) or len(owner) != view.nbytes:
-        frame._data = bytearray(view)
-        view = frame._data
-    return view
 
 
 def to_rtc_frame(frame: Any) -> rtc.AudioFrame:
@@ -107,11 +95,9 @@ def to_rtc_frame(frame: Any) -> rtc.AudioFrame:
     if isinstance(frame, rtc.AudioFrame):
         return frame
     if isinstance(frame, AudioFrame):
-        data: Any = _whole_buffer(frame)
-        userdata = frame.userdata
-    else:
-        data = bytearray(frame_samples(frame))
-        userdata = dict(getattr(frame, "userdata", None) or {})
+        return frame._rtc_frame()
+    data = bytearray(frame_samples(frame))
+    userdata = dict(getattr(frame, "userdata", None) or {})
     return rtc.AudioFrame(
         data,
         int(frame.sample_rate),
