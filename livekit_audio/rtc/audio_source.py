@@ -155,8 +155,10 @@ class AudioSource:
         queued = self._queued
         extra = 0.0
         if self._realtime and self._playing is not None and self._loop is not None:
-            queued -= self._playing.samples_per_channel
-            extra = max(0.0, self._play_end - self._loop.time())
+            playing = self._playing.samples_per_channel
+            queued -= playing
+            # what is left of the frame playing now (all of it when it went out early)
+            extra = min(max(0.0, self._play_end - self._loop.time()), playing / self._sample_rate)
         return queued / self._sample_rate + extra
 
     def _add_track(self, track: LocalAudioTrack) -> None:
