@@ -19,7 +19,7 @@ import pytest
 import soundfile as sf  # type: ignore[import-untyped]
 from jack_helpers import AutoLoopback, require_jack
 
-from livekit_audio.cli_devices import (
+from livekit_audio.cli.devices import (
     DEVICE_COMMANDS,
     DeviceCommandError,
     add_device_commands,

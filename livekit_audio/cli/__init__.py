@@ -27,7 +27,7 @@ Sub-commands
     The same on a short speech clip shipped with the package, resampled to 48 kHz and
     written to ``livekit-audio-demo-48k.wav`` in the current directory.
 ``livekit-audio devices``, ``record``, ``play``
-    Sound-card commands, from :mod:`livekit_audio.cli_devices`.
+    Sound-card commands, from :mod:`livekit_audio.cli.devices`.
 
 ``process`` and ``demo`` print one summary line on stdout. Errors print one line starting
 ``livekit-audio: error:`` on stderr and exit with status 2.
@@ -79,7 +79,7 @@ from livekit_audio.cli.pipeline import reference_frames as reference_frames
 from livekit_audio.cli.process import PROGRESS_MIN_SECONDS as PROGRESS_MIN_SECONDS
 from livekit_audio.cli.process import ProcessResult, format_summary, process_file
 from livekit_audio.cli.stream import stream_file_frames
-from livekit_audio.cli_devices import DeviceCommandError
+from livekit_audio.cli.devices import DeviceCommandError
 
 # Also importable from here, as from the single-file cli.py (public names outside __all__):
 # PROG, EXIT_ERROR, MIN_RATE_HZ, MAX_RATE_HZ, MAX_FRAME_MS, DEMO_RATE_HZ, PROGRESS_MIN_SECONDS,
@@ -105,7 +105,7 @@ __all__ = [
 
 def _run(args: argparse.Namespace) -> int:
     handler = getattr(args, "handler", None)
-    if handler is not None:  # devices, record, play (livekit_audio/cli_devices.py)
+    if handler is not None:  # devices, record, play (livekit_audio/cli/devices.py)
         return int(handler(args))
     if args.command == "process":
         result = process_file(
