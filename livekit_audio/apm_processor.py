@@ -55,11 +55,21 @@ class _TenMsRunner:
             On a rate or channel count the module does not accept (checked when the far
             end's layout changes, before anything is held).
         """
+        view = own_frame_view(frame)
+        if view is None:  # a duck frame: validated like our own
+            if not hasattr(frame, "samples_per_channel"):
+                raise TypeError(
+                    "ApmProcessor.process_reverse: frame must be an AudioFrame (or frame-like: "
+                    f"data, sample_rate, num_channels, samples_per_channel), got "
+                    f"{type(frame).__name__}"
+                )
+            layout = frame_layout(frame)[:2]
+        else:
+            layout = view[1], view[2]
         c = self._reverse_chunker
-        if c is None or (frame.sample_rate, frame.num_channels) != (c.sample_rate, c.num_channels):
+        if c is None or layout != (c.sample_rate, c.num_channels):
             rate, channels = _check_layout(
-                frame.sample_rate,
-                frame.num_channels,
+                *layout,
                 what="ApmProcessor.process_reverse",
                 max_channels=8,
             )

@@ -10,7 +10,7 @@ kernel and queues the result.
 from __future__ import annotations
 
 import asyncio
-import math
+import sys
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from typing import Any
@@ -21,6 +21,7 @@ from livekit_audio._aio import QueueClosed, RingQueue
 from livekit_audio._log import logger
 from livekit_audio._native import _mix as _k
 from livekit_audio.audio_frame import (
+    MAX_SAMPLES_PER_CHANNEL,
     AudioFrame,
     _common_layout,
     frame_layout,
@@ -47,6 +48,9 @@ MAX_GAIN: float = float(_k.MAX_GAIN)
 #: engine), and bounds the memory such a source can fill before back-pressure stops it.
 _READ_AHEAD_MIN_BLOCKS = 2
 _READ_AHEAD_MS = 100
+#: The largest finite ``stream_timeout_ms`` (compared as a number: 10**400 is refused, not
+#: converted to a float first).
+_MAX_TIMEOUT_MS = sys.float_info.max
 
 
 def _check_int(name: str, value: object, low: int, high: int | None = None) -> int:
@@ -62,10 +66,10 @@ def _check_int(name: str, value: object, low: int, high: int | None = None) -> i
 def _check_gain(name: str, gain: object) -> float:
     if isinstance(gain, bool) or not isinstance(gain, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a real number, got {type(gain).__name__}")
-    g = float(gain)
-    if not math.isfinite(g) or abs(g) > MAX_GAIN:
-        raise ValueError(f"{name} must be finite with |{name}| <= {MAX_GAIN:g}, got {gain!r}")
-    return g
+    if not abs(gain) <= MAX_GAIN:  # compared before float(): 10**400 does not overflow
+        shown = repr(gain) if len(repr(gain)) <= 24 else f"{repr(gain)[:20]}..."
+        raise ValueError(f"{name} must be finite with |{name}| <= {MAX_GAIN:g}, got {shown}")
+    return float(gain)
 
 
 class _Input:
@@ -221,6 +225,11 @@ class AudioMixer:
         )
         self._num_channels = _check_int("num_channels", num_channels, 1, MAX_CHANNELS)
         blocksize = _check_int("blocksize", blocksize, 0)
+        if blocksize > MAX_SAMPLES_PER_CHANNEL:
+            raise ValueError(
+                f"blocksize must be <= {MAX_SAMPLES_PER_CHANNEL} samples (an AudioFrame's "
+                f"limit), got {blocksize}"
+            )
         self._blocksize = blocksize if blocksize > 0 else self._sample_rate // 100
         if isinstance(stream_timeout_ms, bool) or not isinstance(
             stream_timeout_ms, (int, float, np.integer, np.floating)
@@ -228,10 +237,10 @@ class AudioMixer:
             raise TypeError(
                 f"stream_timeout_ms must be a number, got {type(stream_timeout_ms).__name__}"
             )
-        if not (math.isfinite(stream_timeout_ms) and stream_timeout_ms >= 0):
-            raise ValueError(
-                f"stream_timeout_ms must be finite and >= 0, got {stream_timeout_ms!r}"
-            )
+        if not (0 <= stream_timeout_ms <= _MAX_TIMEOUT_MS):  # (no float() of 10**400)
+            shown = repr(stream_timeout_ms)
+            shown = shown if len(shown) <= 24 else f"{shown[:20]}..."
+            raise ValueError(f"stream_timeout_ms must be finite and >= 0, got {shown}")
         self._timeout_ms = float(stream_timeout_ms)
         self._capacity = _check_int("capacity", capacity, 0)
         self._read_ahead = max(
@@ -667,13 +676,23 @@ def mix_frames(
     480
     """
     if not isinstance(frames, (list, tuple)):
-        frames = list(frames)
+        try:
+            frames = list(frames)
+        except TypeError:
+            raise TypeError(
+                f"frames must be a sequence of frames, got {type(frames).__name__}"
+            ) from None
     if not frames:
         raise ValueError("mix_frames needs at least one frame, got none")
     rate, channels, lengths = _common_layout(frames)
     longest = max(0, *(int(n) for n in lengths))
     if gains is not None:
-        gains = list(gains)
+        try:
+            gains = list(gains)
+        except TypeError:
+            raise TypeError(
+                f"gains must be a sequence of numbers, got {type(gains).__name__}"
+            ) from None
         if len(gains) != len(frames):
             raise ValueError(f"got {len(gains)} gains for {len(frames)} frames")
         gains = [_check_gain(f"gains[{i}]", g) for i, g in enumerate(gains)]

@@ -58,35 +58,6 @@ class KnownDefect:
 
 #: Keyed by the id used in the summary and the xfail reasons.
 KNOWN_DEFECTS: dict[str, KnownDefect] = {
-    "iterable-message": KnownDefect(
-        "mix_frames",
-        TypeError,
-        r"object is not iterable|iteration over a 0-d array",
-        "mix_frames of a non-iterable (None, 5, a 0-d array) or "
-        "mix_frames(gains=5) raise Python's bare TypeError ('int' object is not iterable), "
-        "naming no parameter",
-    ),
-    "float-overflow-mixer": KnownDefect(
-        "AudioMixer|AudioMixer.add_stream|mix_frames",
-        OverflowError,
-        r"too large to convert to float",
-        "AudioMixer(stream_timeout_ms=10**400), add_stream(gain=10**400) and "
-        "mix_frames(gains=[10**400]) raise OverflowError instead of ValueError",
-    ),
-    "apm-reverse-attribute": KnownDefect(
-        "ApmProcessor.process_reverse",
-        AttributeError,
-        r"has no attribute",
-        "ApmProcessor.process_reverse(non-frame) raises AttributeError (reads frame.sample_rate "
-        "before validating)",
-    ),
-    "mixer-blocksize": KnownDefect(
-        "AudioMixer iteration",
-        MemoryError,
-        r"",
-        "AudioMixer accepts blocksize > 2**31 - 1 (no upper bound): its blocks could not be "
-        "AudioFrames, and mixing one fails with MemoryError raised from the iteration",
-    ),
 }
 
 

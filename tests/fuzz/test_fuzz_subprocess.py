@@ -196,18 +196,26 @@ def test_allocations_past_the_machine(tmp_path):
             finally:
                 await mixer.aclose()
         case("mix blocksize 2**31 - 1 (valid: 4 GB blocks)", mix, 2**31 - 1)
-        case("mixer-blocksize: mix blocksize 2**40", mix, 2**40)
+        case("mix blocksize 2**40", mix, 2**40)
         """,
         tmp_path,
     )
     problems = judge(
         lines,
         {"ValueError", "TypeError", "MemoryError"},
-        ("samples_per_frame", "sample_rate", "num_channels", "samples_per_channel", "gain_db"),
+        (
+            "samples_per_frame",
+            "sample_rate",
+            "num_channels",
+            "samples_per_channel",
+            "gain_db",
+            "blocksize",
+        ),
     )
     assert not problems, "\n".join(problems)
     outcomes = {line["case"]: line["outcome"] for line in lines}
     for name in (
+        "mix blocksize 2**40",
         "chunker past the limit",
         "chunker 10 ms of 2**70 Hz",
         "byte stream past the limit",
