@@ -183,8 +183,10 @@ class Worker:
     def frames(self, k: int) -> list[tuple[Any, Any, Any, Any, Any]]:
         """(mic source, mic frame, TTS source, TTS frame, processor) of tick ``k``, per call."""
         p = [(off + k) % len(self.mic_frames) for off in self.offsets]
-        return [(m, self.mic_frames[i], t, self.tts_frames[i], proc)
-                for (m, t, _, proc, _), i in zip(self.calls, p)]
+        return [
+            (m, self.mic_frames[i], t, self.tts_frames[i], proc)
+            for (m, t, _, proc, _), i in zip(self.calls, p, strict=False)
+        ]
 
     def backlog_ms(self) -> list[float]:
         """The most audio any mic and any TTS source holds for playout, ms."""
@@ -214,19 +216,27 @@ class OursWorker(Worker):
             agent.on("track_subscribed", lambda t, *_, f=subscribed: f.done() or f.set_result(t))
             await agent.connect(self.server.url, self.server.create_token("agent", f"call-{i}"))
             await caller.connect(  # the caller's own playback is not simulated: no subscription
-                self.server.url, self.server.create_token("caller", f"call-{i}"),
+                self.server.url,
+                self.server.create_token("caller", f"call-{i}"),
                 la.RoomOptions(auto_subscribe=False),
             )
             mic = la.AudioSource(IN_RATE, 1)
             await caller.local_participant.publish_track(
-                la.LocalAudioTrack.create_audio_track("mic", mic))
+                la.LocalAudioTrack.create_audio_track("mic", mic)
+            )
             proc = OursApm(**OPTIONS)
-            stream = la.AudioStream(await subscribed, sample_rate=OUT_RATE, num_channels=1,
-                                    frame_size_ms=10, noise_cancellation=proc)
+            stream = la.AudioStream(
+                await subscribed,
+                sample_rate=OUT_RATE,
+                num_channels=1,
+                frame_size_ms=10,
+                noise_cancellation=proc,
+            )
             tts = la.AudioSource(TTS_RATE, 1)
             tts.add_playout_listener(proc.process_reverse)
             await agent.local_participant.publish_track(
-                la.LocalAudioTrack.create_audio_track("tts", tts))
+                la.LocalAudioTrack.create_audio_track("tts", tts)
+            )
             self.add_call(mic, tts, stream, proc)
 
     async def capture(self, k: int) -> None:
@@ -254,11 +264,18 @@ class LivekitWorker(Worker):
         self.tracks = []
         for _ in range(n):
             mic, tts = rtc.AudioSource(IN_RATE, 1), rtc.AudioSource(TTS_RATE, 1)
-            self.tracks += [rtc.LocalAudioTrack.create_audio_track(x, s)
-                            for x, s in (("mic", mic), ("tts", tts))]
+            self.tracks += [
+                rtc.LocalAudioTrack.create_audio_track(x, s)
+                for x, s in (("mic", mic), ("tts", tts))
+            ]
             proc = _livekit_processor()
-            stream = rtc.AudioStream(self.tracks[-2], sample_rate=OUT_RATE, num_channels=1,
-                                     frame_size_ms=10, noise_cancellation=proc)
+            stream = rtc.AudioStream(
+                self.tracks[-2],
+                sample_rate=OUT_RATE,
+                num_channels=1,
+                frame_size_ms=10,
+                noise_cancellation=proc,
+            )
             self.add_call(mic, tts, stream, proc)
 
     async def capture(self, k: int) -> None:
@@ -275,8 +292,9 @@ SIDES: dict[str, Callable[..., Any]] = {"ours": OursWorker, "livekit": LivekitWo
 # --------------------------------------------------------------------------- measurement
 
 
-async def run_side(key: str, n: int, pools: dict[str, Any], offsets: Sequence[int],
-                   window: int) -> dict[str, Any]:
+async def run_side(
+    key: str, n: int, pools: dict[str, Any], offsets: Sequence[int], window: int
+) -> dict[str, Any]:
     """Set up ``n`` calls, drive them ``WARMUP + window + DRAIN`` ticks, measure."""
     loop = asyncio.get_running_loop()
     worker = SIDES[key](pools, offsets)
@@ -314,8 +332,10 @@ async def run_side(key: str, n: int, pools: dict[str, Any], offsets: Sequence[in
         "stopped_at_s": None if len(captured) == end + DRAIN else len(captured) / 100,
         **analyse(worker, captured, range(WARMUP, WARMUP + done)),
         "source_backlog_ms": {"mic": backlog[0], "tts": backlog[1]},
-        "driver_late_ms": {"p99": float(np.percentile(tick_late, 99) * 1e3),
-                           "max": float(max(tick_late) * 1e3)},
+        "driver_late_ms": {
+            "p99": float(np.percentile(tick_late, 99) * 1e3),
+            "max": float(max(tick_late) * 1e3),
+        },
     }
 
 
@@ -324,7 +344,7 @@ def analyse(worker: Any, captured: Sequence[float], window: range) -> dict[str, 
     latencies, lost, mid_fills = [], 0, 0
     for _, _, _, proc, recv in worker.calls:
         fills = proc.fills[: len(recv)]
-        audio = [t for t, fill in zip(recv, fills) if not fill]
+        audio = [t for t, fill in zip(recv, fills, strict=False) if not fill]
         if audio:  # fills between the call's first and last audio: audio that came late
             mid_fills += sum(fills[fills.index(False) : len(fills) - fills[::-1].index(False)])
         latencies += [audio[k] - captured[k] for k in window if k < len(audio)]
@@ -350,7 +370,7 @@ def dsp_chain(key: str, pools: dict[str, Any], n_frames: int) -> Callable[[], in
         def run() -> int:
             resampler, chunker = la.AudioResampler(IN_RATE, OUT_RATE), la.FrameChunker(OUT_RATE, 1)
             apm, n = la.AudioProcessingModule(**OPTIONS), 0
-            for frame, ref in zip(frames, refs):
+            for frame, ref in zip(frames, refs, strict=False):
                 apm.process_reverse_stream(ref)
                 for block in (b for out in resampler.push(frame) for b in chunker.push(out)):
                     apm.process_stream(block)
@@ -367,7 +387,7 @@ def dsp_chain(key: str, pools: dict[str, Any], n_frames: int) -> Callable[[], in
         quality = rtc.AudioResamplerQuality.MEDIUM
         resampler = rtc.AudioResampler(IN_RATE, OUT_RATE, num_channels=1, quality=quality)
         apm, pending, n, step = rtc.AudioProcessingModule(**OPTIONS), bytearray(), 0, 2 * OUT_FRAME
-        for frame, ref in zip(lk_frames, lk_refs):
+        for frame, ref in zip(lk_frames, lk_refs, strict=False):
             apm.process_reverse_stream(ref)
             for out in resampler.push(frame):
                 pending += out.data.cast("B")
@@ -380,8 +400,9 @@ def dsp_chain(key: str, pools: dict[str, Any], n_frames: int) -> Callable[[], in
     return run_lk
 
 
-def measure_dsp(keys: Sequence[str], pools: dict[str, Any], n_frames: int, repeats: int,
-                rng: random.Random) -> dict[str, Any]:
+def measure_dsp(
+    keys: Sequence[str], pools: dict[str, Any], n_frames: int, repeats: int, rng: random.Random
+) -> dict[str, Any]:
     """CPU µs per 10 ms input frame of ``dsp_chain``, median of interleaved repeats."""
     runs = {k: dsp_chain(k, pools, n_frames) for k in keys}
     blocks = {k: fn() for k, fn in runs.items()}  # warm-up
@@ -391,16 +412,26 @@ def measure_dsp(keys: Sequence[str], pools: dict[str, Any], n_frames: int, repea
         cpu0 = time.process_time()
         runs[k]()
         samples[k].append((time.process_time() - cpu0) / n_frames * 1e6)
-    return {"cpu_us_per_frame": {k: statistics.median(v) for k, v in samples.items()},
-            "samples_us": samples, "blocks": blocks, "frames": n_frames}
+    return {
+        "cpu_us_per_frame": {k: statistics.median(v) for k, v in samples.items()},
+        "samples_us": samples,
+        "blocks": blocks,
+        "frames": n_frames,
+    }
 
 
 def run_child(key: str, n: int, seconds: float) -> tuple[dict[str, Any] | None, str | None]:
     """``run_side`` in a fresh process (its CPU is all this run's; nothing of the other side
     or of an earlier N runs in it): (result, None), or (None, why there is none)."""
     timeout = CHILD_TIMEOUT_S + seconds + (WARMUP + DRAIN) / 100
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", f"{key}:{n}",
-           "--seconds", repr(seconds)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        f"{key}:{n}",
+        "--seconds",
+        repr(seconds),
+    ]
     try:
         proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:  # the child is killed
@@ -448,10 +479,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         cpu = r["cpu_us_per_call_frame"]
         r["async_overhead_us"] = None if cpu is None else cpu - dsp_us
     results = {
-        "config": {"quick": args.quick, "ns": list(args.ns), "seconds": args.seconds,
-                   "warmup_s": WARMUP / 100, "drain_s": DRAIN / 100, "late_ms": LATE_MS,
-                   "give_up_s": GIVE_UP_S, "real_speech": pools["real_speech"], "seed": SEED,
-                   "options": OPTIONS},
+        "config": {
+            "quick": args.quick,
+            "ns": list(args.ns),
+            "seconds": args.seconds,
+            "warmup_s": WARMUP / 100,
+            "drain_s": DRAIN / 100,
+            "late_ms": LATE_MS,
+            "give_up_s": GIVE_UP_S,
+            "real_speech": pools["real_speech"],
+            "seed": SEED,
+            "options": OPTIONS,
+        },
         "contenders": keys,
         "missing_peers": missing,
         "gave_up": gave_up,
@@ -482,16 +521,23 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     ns = [e["n"] for e in results["per_n"]]
-    panels = (("calls_per_core",), "calls per core (higher is better)"), (
-        ("latency_ms", "p99"), "p99 delivery latency, ms (lower is better)")
-    for ax, (field, title) in zip(axes, panels):
+    panels = (
+        (("calls_per_core",), "calls per core (higher is better)"),
+        (("latency_ms", "p99"), "p99 delivery latency, ms (lower is better)"),
+    )
+    for ax, (field, title) in zip(axes, panels, strict=False):
         for key in results["contenders"]:
             ys = np.array([_get(e[key], *field) for e in results["per_n"]], dtype=float)
             stopped = np.array([_get(e[key], "stopped_at_s") is not None for e in results["per_n"]])
             line = ax.plot(ns, np.where(stopped, np.nan, ys), "o-", label=key)[0]
             if stopped.any() and np.isfinite(ys[stopped]).any():  # a partial window: marked
-                ax.plot(np.array(ns)[stopped], ys[stopped], "x", color=line.get_color(),
-                        label=f"{key}, stopped (could not keep up)")
+                ax.plot(
+                    np.array(ns)[stopped],
+                    ys[stopped],
+                    "x",
+                    color=line.get_color(),
+                    label=f"{key}, stopped (could not keep up)",
+                )
         ax.set_xscale("log", base=2)
         ax.set_xticks(ns, [str(n) for n in ns])
         ax.set_xlabel("concurrent calls N")
@@ -530,18 +576,28 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
     cfg, keys, dsp = results["config"], results["contenders"], results["dsp"]
     speech = "real speech" if cfg["real_speech"] else "SEEDED NOISE (speech files not found)"
     out = [
-        "livekit_audio worker density benchmark (NS+HPF+AEC per call)", *machine_summary(info),
-        (f"input       {speech}: caller 48 kHz, TTS 24 kHz, 1 s turns, echo {ECHO_DELAY_MS} ms "
-        f"at {ECHO_GAIN_DB:g} dB, noise floor {NOISE_DBFS:g} dBFS"),
-        (f"window      {cfg['warmup_s']:g} s warm-up, {cfg['seconds']:g} s measured, "
-        f"{cfg['drain_s']:g} s drain; a fresh process per side and N, in seeded order"),
+        "livekit_audio worker density benchmark (NS+HPF+AEC per call)",
+        *machine_summary(info),
+        (
+            f"input       {speech}: caller 48 kHz, TTS 24 kHz, 1 s turns, echo {ECHO_DELAY_MS} ms "
+            f"at {ECHO_GAIN_DB:g} dB, noise floor {NOISE_DBFS:g} dBFS"
+        ),
+        (
+            f"window      {cfg['warmup_s']:g} s warm-up, {cfg['seconds']:g} s measured, "
+            f"{cfg['drain_s']:g} s drain; a fresh process per side and N, in seeded order"
+        ),
         *peer_missing_lines(results["missing_peers"], "only our columns are reported"),
     ]
     headers = ["metric", *keys] + (["ours/livekit"] if len(keys) == 2 else [])
     for e in results["per_n"]:
         ran = [k for k in e["order"] if e[k] is not None]
-        out += ["", (f"N = {e['n']} calls ({e['n'] * round(cfg['seconds'] * 100)} call-frames "
-                f"per side in the window; run order {', '.join(ran)})")]
+        out += [
+            "",
+            (
+                f"N = {e['n']} calls ({e['n'] * round(cfg['seconds'] * 100)} call-frames "
+                f"per side in the window; run order {', '.join(ran)})"
+            ),
+        ]
         rows = []
         for label, path, digits, show_ratio in ROWS:
             vals = [_get(e[k], *path) for k in keys]
@@ -556,32 +612,47 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
             elif e[k] is None:
                 out.append(f"{k} not run: it could not keep up at N = {failed['n']}")
             elif e[k]["stopped_at_s"] is not None:
-                out.append(f"{k} could not keep up: more than {GIVE_UP_S:g} s behind real time "
-                           f"at t = {e[k]['stopped_at_s']:.2f} s of driving; stopped there")
+                out.append(
+                    f"{k} could not keep up: more than {GIVE_UP_S:g} s behind real time "
+                    f"at t = {e[k]['stopped_at_s']:.2f} s of driving; stopped there"
+                )
             if (_get(e[k], "latency_ms", "min") or 0) < 0:
                 out.append(f"WARNING: {k}: a negative latency: the frame matching failed")
-    out += ["", (
-        "CPU: process CPU, all threads, over the window / call-frames; calls per core = 10 ms / "
-        "that. Latency: the reader's receipt of the frame carrying input frame k - its capture "
-        "(the resampler's hold-back included, the APM's algorithmic delay not). DSP only: "
-        f"resampler + 10 ms blocks + APM with reverse frames, {dsp['frames']} frames per run, "
-        "no async. Both processors run the same fill check per frame (~1 µs) for the matching.")]
+    out += [
+        "",
+        (
+            "CPU: process CPU, all threads, over the window / call-frames; calls per core = "
+            "10 ms / that. Latency: the reader's receipt of the frame carrying input frame k - "
+            "its capture "
+            "(the resampler's hold-back included, the APM's algorithmic delay not). DSP only: "
+            f"resampler + 10 ms blocks + APM with reverse frames, {dsp['frames']} frames per run, "
+            "no async. Both processors run the same fill check per frame (~1 µs) for the matching."
+        ),
+    ]
     fields = ((("calls_per_core",), 0), (("latency_ms", "p99"), 1), (("late_pct",), 3))
-    mark = lambda r: "*" if _get(r, "stopped_at_s") is not None else ""
-    summary = [[str(e["n"]), *(num(_get(e[k], *f), d) + mark(e[k]) for k in keys
-                               for f, d in fields)] for e in results["per_n"]]
+
+    def mark(r):
+        return "*" if _get(r, "stopped_at_s") is not None else ""
+
+    summary = [
+        [str(e["n"]), *(num(_get(e[k], *f), d) + mark(e[k]) for k in keys for f, d in fields)]
+        for e in results["per_n"]
+    ]
     heads = ["N", *(f"{k} {m}" for k in keys for m in ("calls/core", "p99 ms", "late %"))]
-    out += ["", "Summary (* stopped, could not keep up: partial window)",
-            *format_table(heads, summary)]
+    out += [
+        "",
+        "Summary (* stopped, could not keep up: partial window)",
+        *format_table(heads, summary),
+    ]
     at_target = [e for e in results["per_n"] if e["n"] == TARGET_N]
     r = at_target[0]["ours"] if at_target else None
     ran = r is not None and r["stopped_at_s"] is None  # else: could not keep up, a MISS
     rows = []
-    for label, path, bound in ((f"p99 delivery latency <= {TARGET_P99_MS:g} ms",
-                                ("latency_ms", "p99"), TARGET_P99_MS),
-                               (f"late frames <= {TARGET_LATE_PCT:g} %", ("late_pct",),
-                                TARGET_LATE_PCT),
-                               ("no frame lost", ("lost",), 0)):
+    for label, path, bound in (
+        (f"p99 delivery latency <= {TARGET_P99_MS:g} ms", ("latency_ms", "p99"), TARGET_P99_MS),
+        (f"late frames <= {TARGET_LATE_PCT:g} %", ("late_pct",), TARGET_LATE_PCT),
+        ("no frame lost", ("lost",), 0),
+    ):
         v = _get(r, *path) if ran else None
         ok = None if not at_target else ran and v is not None and v <= bound
         rows.append([label, num(v, 3) if ran or not at_target else "stopped", verdict(ok)])
@@ -595,10 +666,18 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = bench_parser(__doc__, f"smoke-test size: N = {QUICK_NS}, {QUICK_SECONDS:g} s window")
     p.add_argument("--ns", metavar="N,N,...", help=f"call counts (default {DEFAULT_NS})")
-    p.add_argument("--seconds", type=float, metavar="S",
-                   help=f"measured window per run, s (default {DEFAULT_SECONDS:g})")
-    p.add_argument("--plot", type=Path, metavar="PNG",
-                   help="also plot calls per core and p99 latency against N (matplotlib)")
+    p.add_argument(
+        "--seconds",
+        type=float,
+        metavar="S",
+        help=f"measured window per run, s (default {DEFAULT_SECONDS:g})",
+    )
+    p.add_argument(
+        "--plot",
+        type=Path,
+        metavar="PNG",
+        help="also plot calls per core and p99 latency against N (matplotlib)",
+    )
     p.add_argument("--child", help=argparse.SUPPRESS)  # internal: one run_side (run_child)
     args = p.parse_args(argv)
     try:

@@ -61,7 +61,9 @@ class AgentNoiseCanceller(la.ApmProcessor):
         self, *, room_name: str, participant_identity: str, publication_sid: str
     ) -> None:
         self.stream_info = {
-            "room": room_name, "participant": participant_identity, "publication": publication_sid
+            "room": room_name,
+            "participant": participant_identity,
+            "publication": publication_sid,
         }
 
     def _on_credentials_updated(self, *, token: str, url: str) -> None:
@@ -132,9 +134,10 @@ async def run(in_path: Path, out_path: Path) -> int:
     listening: list[asyncio.Task[tuple[float, la.AudioStreamStats]]] = []
     processor = AgentNoiseCanceller(noise_suppression=True, high_pass_filter=True)
 
-    with sf.SoundFile(in_path) as src, sf.SoundFile(
-        out_path, "w", samplerate=LISTEN_RATE, channels=1, subtype="PCM_16"
-    ) as out:
+    with (
+        sf.SoundFile(in_path) as src,
+        sf.SoundFile(out_path, "w", samplerate=LISTEN_RATE, channels=1, subtype="PCM_16") as out,
+    ):
 
         @agent.on("track_subscribed")
         def on_track_subscribed(
@@ -185,11 +188,17 @@ def main(argv: list[str] | None = None) -> int:
         "and writes it to a WAV file.",
     )
     parser.add_argument(
-        "input", metavar="IN", nargs="?", default=None,
+        "input",
+        metavar="IN",
+        nargs="?",
+        default=None,
         help=f"audio file to publish (default: {DEMO_CLIP} shipped with livekit_audio)",
     )
     parser.add_argument(
-        "-o", "--output", metavar="OUT", default=DEFAULT_OUTPUT,
+        "-o",
+        "--output",
+        metavar="OUT",
+        default=DEFAULT_OUTPUT,
         help=f"WAV file the agent writes (default: {DEFAULT_OUTPUT})",
     )
     args = parser.parse_args(argv)

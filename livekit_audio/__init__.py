@@ -4,7 +4,6 @@ The API follows the audio surface of LiveKit's Python SDK (``livekit.rtc``).
 """
 
 from livekit_audio._errors import DSPError, LivekitAudioError
-from livekit_audio.rtc._event_emitter import EventEmitter
 from livekit_audio.apm import (
     ApmStats,
     AudioProcessingError,
@@ -14,13 +13,21 @@ from livekit_audio.apm import (
 )
 from livekit_audio.apm_processor import ApmProcessor, ApmStage
 from livekit_audio.audio_frame import AudioFrame, combine_audio_frames
-from livekit_audio.rtc.audio_source import AudioSource
-from livekit_audio.rtc.audio_stream import AudioFrameEvent, AudioStream, AudioStreamStats
 from livekit_audio.convert import StreamConverter
 from livekit_audio.frame_chunker import FrameChunker
 from livekit_audio.frame_processor import FrameProcessor, NoiseCancellationOptions
 from livekit_audio.integrations import _rtc_hook
 from livekit_audio.mixer import AudioMixer, mix_frames
+from livekit_audio.processors import GainProcessor
+from livekit_audio.resampler import (
+    QUALITY_SPECS,
+    AudioResampler,
+    AudioResamplerQuality,
+    resample,
+)
+from livekit_audio.rtc._event_emitter import EventEmitter
+from livekit_audio.rtc.audio_source import AudioSource
+from livekit_audio.rtc.audio_stream import AudioFrameEvent, AudioStream, AudioStreamStats
 from livekit_audio.rtc.participant import (
     LocalParticipant,
     Participant,
@@ -29,16 +36,14 @@ from livekit_audio.rtc.participant import (
     TrackPublishOptions,
     UnpublishTrackError,
 )
-from livekit_audio.processors import GainProcessor
-from livekit_audio.resampler import (
-    QUALITY_SPECS,
-    AudioResampler,
-    AudioResamplerQuality,
-    resample,
+from livekit_audio.rtc.room import (
+    ConnectError,
+    ConnectionState,
+    DisconnectReason,
+    Room,
+    RoomOptions,
 )
-from livekit_audio.rtc.room import ConnectError, ConnectionState, DisconnectReason, Room, RoomOptions
 from livekit_audio.rtc.room_server import LocalRoomServer
-from livekit_audio.sine_wave import sine_wave_generator
 from livekit_audio.rtc.track import (
     AudioTrack,
     LocalAudioTrack,
@@ -52,6 +57,7 @@ from livekit_audio.rtc.track_publication import (
     RemoteTrackPublication,
     TrackPublication,
 )
+from livekit_audio.sine_wave import sine_wave_generator
 
 _rtc_hook.install()  # our FrameProcessors count as livekit.rtc ones once livekit is imported
 

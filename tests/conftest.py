@@ -35,4 +35,3 @@ def speech_dir() -> Path:
     if not SPEECH_DIR.is_dir():
         pytest.skip(f"real speech recordings not found at {SPEECH_DIR}")
     return SPEECH_DIR
-

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,9 @@ def mono(values: Any, rate: int = 48000) -> la.AudioFrame:
     return la.AudioFrame.from_ndarray(np.asarray(values, dtype=np.int16), rate)
 
 
-def ramp_frames(n_frames: int, size: int = 480, rate: int = 48000, start: int = 0) -> list[la.AudioFrame]:
+def ramp_frames(
+    n_frames: int, size: int = 480, rate: int = 48000, start: int = 0
+) -> list[la.AudioFrame]:
     """Consecutive frames of a counting ramp (sample i of the whole stream = start + i)."""
     x = (np.arange(n_frames * size) + start).astype(np.int16)
     return [mono(x[i * size : (i + 1) * size], rate) for i in range(n_frames)]

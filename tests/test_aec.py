@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from helpers import load_speech
 
-from livekit_audio import AudioFrame, AudioProcessingError, AudioProcessingModule, resample
+from livekit_audio import AudioFrame, AudioProcessingModule, resample
 
 FULL_SCALE = 32768.0
 

@@ -179,7 +179,10 @@ def test_exactly_sized_buffer_is_accepted():
         ({"sample_rate": -16000}, r"sample_rate must be > 0, got -16000"),
         ({"num_channels": 0}, r"num_channels must be > 0, got 0"),
         ({"num_channels": -1}, r"num_channels must be > 0, got -1"),
-        ({"samples_per_channel": -1}, r"samples_per_channel must be within \[0, 2147483647\], got -1"),
+        (
+            {"samples_per_channel": -1},
+            r"samples_per_channel must be within \[0, 2147483647\], got -1",
+        ),
     ],
 )
 def test_out_of_range_sizes_raise_value_error(kwargs, match):
@@ -668,7 +671,7 @@ def test_combine_result_is_writable_and_does_not_alias_inputs(rng):
     before = [f.to_ndarray().copy() for f in frames]
     out[:] = 0
     combined.data[0] = 99
-    for frame, snapshot in zip(frames, before):
+    for frame, snapshot in zip(frames, before, strict=False):
         np.testing.assert_array_equal(frame.to_ndarray(), snapshot)
 
 

@@ -78,7 +78,9 @@ async def test_pass_through_gives_each_reader_its_own_writable_copy():
     for f in frames:
         await source.capture_frame(f)
     a, b = await read_n(s1, 3), await read_n(s2, 3)
-    assert np.array_equal(samples(a), samples(frames)) and np.array_equal(samples(b), samples(frames))
+    assert np.array_equal(samples(a), samples(frames)) and np.array_equal(
+        samples(b), samples(frames)
+    )
     a[0].to_ndarray()[:] = 0  # writable, and not shared with the other reader
     assert np.array_equal(b[0].to_ndarray(), frames[0].to_ndarray())
     for s in (s1, s2):
@@ -121,7 +123,10 @@ async def test_down_mix_averages_and_up_mix_duplicates(rng):
 @pytest.mark.asyncio
 async def test_channels_and_rate_together(rng):
     x = rng.integers(-30000, 30000, size=(960, 2), dtype=np.int16)
-    frames = [la.AudioFrame.from_ndarray(x[:480], 48000), la.AudioFrame.from_ndarray(x[480:], 48000)]
+    frames = [
+        la.AudioFrame.from_ndarray(x[:480], 48000),
+        la.AudioFrame.from_ndarray(x[480:], 48000),
+    ]
     stream, _ = await feed(frames, channels=2, sample_rate=16000, num_channels=1)
     got = samples(await read_all(stream))
     mixed = np.rint(x.astype(np.int32).sum(axis=1) / 2).astype(np.int16)

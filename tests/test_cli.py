@@ -153,8 +153,15 @@ def test_upmix_to_stereo_duplicates(
     x, _ = load_speech(speech_dir, SPEECH)
     out_path = tmp_path / "stereo.wav"
     status, out, err = _run(
-        capsys, "process", speech_dir / SPEECH, "-o", out_path,
-        "--channels", 2, "--sample-rate", 48000,
+        capsys,
+        "process",
+        speech_dir / SPEECH,
+        "-o",
+        out_path,
+        "--channels",
+        2,
+        "--sample-rate",
+        48000,
     )
     assert status == 0, err
     y, rate = _read(out_path)
@@ -205,9 +212,20 @@ def test_empty_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
 def test_subprocess_python_m(noise_wav: Path, tmp_path: Path) -> None:
     out_path = tmp_path / "sub.wav"
     proc = subprocess.run(
-        [sys.executable, "-m", "livekit_audio", "process", str(noise_wav), "-o", str(out_path),
-         "--sample-rate", "48000"],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "livekit_audio",
+            "process",
+            str(noise_wav),
+            "-o",
+            str(out_path),
+            "--sample-rate",
+            "48000",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
         cwd=tmp_path,  # not the checkout: `-m` would import the uncompiled source tree first
     )
     assert proc.returncode == 0, proc.stderr
@@ -382,8 +400,15 @@ def test_quality_case_insensitive(
     noise_wav: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], quality: str
 ) -> None:
     status, _, err = _run(
-        capsys, "process", noise_wav, "-o", tmp_path / "o.wav", "--sample-rate", 48000,
-        "--quality", quality,
+        capsys,
+        "process",
+        noise_wav,
+        "-o",
+        tmp_path / "o.wav",
+        "--sample-rate",
+        48000,
+        "--quality",
+        quality,
     )
     assert status == 0, err
 
@@ -416,9 +441,7 @@ def test_output_rate_unsupported_by_format(
     noise_wav: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out_path = tmp_path / "o.flac"  # FLAC stops at 655350 Hz
-    status, out, err = _run(
-        capsys, "process", noise_wav, "-o", out_path, "--sample-rate", 768000
-    )
+    status, out, err = _run(capsys, "process", noise_wav, "-o", out_path, "--sample-rate", 768000)
     _assert_error(status, out, err, "cannot write")
     assert not out_path.exists()
 
@@ -439,9 +462,7 @@ def test_output_same_as_input(noise_wav: Path, capsys: pytest.CaptureFixture[str
         ["process", "in.wav", "-o", "o.wav", "--no-such-flag"],
     ],
 )
-def test_usage_errors_are_one_line(
-    argv: list[str], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_usage_errors_are_one_line(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     _assert_error(*_run(capsys, *argv))
 
 

@@ -79,8 +79,17 @@ def test_processing_runs_at_any_apm_rate(speech_wav, tmp_path, capsys, rate, eng
     """The APM takes 8-96 kHz (resampling internally off 8/16/32/48 kHz): so does the CLI."""
     out = tmp_path / "out.wav"
     status, err = _run(
-        capsys, "process", speech_wav, "-o", out, "--sample-rate", rate, "--ns", "--hpf",
-        "--engine", engine,
+        capsys,
+        "process",
+        speech_wav,
+        "-o",
+        out,
+        "--sample-rate",
+        rate,
+        "--ns",
+        "--hpf",
+        "--engine",
+        engine,
     )
     assert status == 0, err
     info = sf.info(out)

@@ -170,8 +170,14 @@ def test_stream_without_compensation_shows_the_processor_delay(speech_dir: Path)
         blocks: list[np.ndarray] = []
         n = asyncio.run(
             cli.stream_file_frames(
-                frames, blocks.append, input_rate=16000, input_channels=1, output_rate=48000,
-                output_channels=1, apm_options=options, compensate_delay=compensate,
+                frames,
+                blocks.append,
+                input_rate=16000,
+                input_channels=1,
+                output_rate=48000,
+                output_channels=1,
+                apm_options=options,
+                compensate_delay=compensate,
             )
         )
         y = np.concatenate(blocks)
@@ -201,9 +207,23 @@ def test_stream_empty_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 def test_stream_subprocess(speech_dir: Path, tmp_path: Path) -> None:
     out_path = tmp_path / "sub.wav"
     proc = subprocess.run(
-        [sys.executable, "-m", "livekit_audio", "process", str(speech_dir / SPEECH), "-o",
-         str(out_path), "--sample-rate", "16000", "--ns", "--engine", "stream"],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "livekit_audio",
+            "process",
+            str(speech_dir / SPEECH),
+            "-o",
+            str(out_path),
+            "--sample-rate",
+            "16000",
+            "--ns",
+            "--engine",
+            "stream",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
         cwd=tmp_path,  # not the checkout: `-m` would import the uncompiled source tree first
     )
     assert proc.returncode == 0, proc.stderr
@@ -251,8 +271,12 @@ def test_errors_match_the_direct_engine(
     stereo = tmp_path / "stereo.wav"
     sf.write(stereo, rng.integers(-100, 100, (800, 2), dtype=np.int16), 8000, subtype="PCM_16")
     names = {
-        "missing": tmp_path / "nope.wav", "corrupt": corrupt, "noise": noise_wav,
-        "stereo": stereo, "out": tmp_path / "o.wav", "tmp": tmp_path,
+        "missing": tmp_path / "nope.wav",
+        "corrupt": corrupt,
+        "noise": noise_wav,
+        "stereo": stereo,
+        "out": tmp_path / "o.wav",
+        "tmp": tmp_path,
     }
     argv = [a.format(**names) for a in args]
     before = noise_wav.read_bytes()
@@ -268,8 +292,19 @@ def test_quality_other_than_medium_needs_direct(
 ) -> None:
     out_path = tmp_path / "o.wav"
     line = _assert_error(
-        *_run(capsys, "process", noise_wav, "-o", out_path, "--sample-rate", 48000,
-              "--quality", "high", "--engine", "stream")
+        *_run(
+            capsys,
+            "process",
+            noise_wav,
+            "-o",
+            out_path,
+            "--sample-rate",
+            48000,
+            "--quality",
+            "high",
+            "--engine",
+            "stream",
+        )
     )
     assert "--engine direct" in line and "medium" in line
     assert not out_path.exists()
@@ -291,7 +326,9 @@ def test_bad_engine(noise_wav: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_processor_failure_is_one_line_and_removes_output(
-    noise_wav: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    noise_wav: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     def broken(self: ApmProcessor, frame: livekit_audio.AudioFrame) -> livekit_audio.AudioFrame:

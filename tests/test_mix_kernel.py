@@ -290,7 +290,11 @@ def test_portable_loops_give_identical_output(rng, tmp_path):
     )
     env = {**os.environ, "LIVEKIT_AUDIO_NO_SIMD": "1"}
     proc = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
         cwd=tmp_path,  # not the checkout: `-c` would import the uncompiled source tree first
     )
     assert proc.returncode == 0, proc.stderr

@@ -161,7 +161,7 @@ def test_output_sample_k_is_the_input_at_time_k_over_output_rate(input_rate, out
     phases = rng.uniform(0, 2 * np.pi, size=6)
 
     def signal(t: np.ndarray) -> np.ndarray:
-        return sum(0.1 * np.sin(2 * np.pi * f * t + p) for f, p in zip(freqs, phases))
+        return sum(0.1 * np.sin(2 * np.pi * f * t + p) for f, p in zip(freqs, phases, strict=False))
 
     n_in = input_rate // 2
     x = signal(np.arange(n_in) / input_rate).astype(np.float32)
@@ -395,7 +395,7 @@ def test_independent_resamplers_in_threads_are_deterministic(rng):
         return stream(AudioResampler(48000, 16000, num_channels=2), s, [480])
 
     with ThreadPoolExecutor(4) as pool:
-        for got, want in zip(pool.map(work, signals * 3), expected * 3):
+        for got, want in zip(pool.map(work, signals * 3), expected * 3, strict=False):
             np.testing.assert_array_equal(got, want)
 
 

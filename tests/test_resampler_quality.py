@@ -20,9 +20,22 @@ from livekit_audio.resampler import _polyphase_filter
 Q = AudioResamplerQuality
 
 #: Stopband attenuation each preset guarantees (the Kaiser design targets a few dB more).
-GUARANTEED_ATTEN_DB = {Q.QUICK: 55.0, Q.LOW: 80.0, Q.MEDIUM: 100.0, Q.HIGH: 120.0, Q.VERY_HIGH: 140.0}
-PAIRS = [(48000, 16000), (16000, 48000), (44100, 48000), (8000, 48000), (24000, 48000),
-         (96000, 11025), (22050, 32000)]
+GUARANTEED_ATTEN_DB = {
+    Q.QUICK: 55.0,
+    Q.LOW: 80.0,
+    Q.MEDIUM: 100.0,
+    Q.HIGH: 120.0,
+    Q.VERY_HIGH: 140.0,
+}
+PAIRS = [
+    (48000, 16000),
+    (16000, 48000),
+    (44100, 48000),
+    (8000, 48000),
+    (24000, 48000),
+    (96000, 11025),
+    (22050, 32000),
+]
 
 
 def db(x: float) -> float:
@@ -105,8 +118,9 @@ def test_high_presets_reject_everything_above_nyquist(quality, floor_db, freq):
     assert db(np.std(y) / np.std(x)) <= floor_db
 
 
-@pytest.mark.parametrize("input_rate,output_rate", [(16000, 48000), (8000, 48000),
-                                                    (24000, 48000), (44100, 48000)])
+@pytest.mark.parametrize(
+    "input_rate,output_rate", [(16000, 48000), (8000, 48000), (24000, 48000), (44100, 48000)]
+)
 @pytest.mark.parametrize("fraction", [0.05, 0.3, 0.6, 0.9])
 def test_medium_rejects_images_by_100_db_when_upsampling(input_rate, output_rate, fraction):
     freq = fraction * input_rate / 2
@@ -115,8 +129,9 @@ def test_medium_rejects_images_by_100_db_when_upsampling(input_rate, output_rate
     assert db(np.std(residual) * math.sqrt(2) / amplitude) <= -100.0
 
 
-@pytest.mark.parametrize("input_rate,output_rate", [(48000, 16000), (16000, 48000),
-                                                    (44100, 48000), (8000, 48000)])
+@pytest.mark.parametrize(
+    "input_rate,output_rate", [(48000, 16000), (16000, 48000), (44100, 48000), (8000, 48000)]
+)
 def test_medium_passband_ripple_within_0p1_db_to_0p9_nyquist(input_rate, output_rate):
     nyquist_low = min(input_rate, output_rate) / 2
     gains = []
@@ -128,9 +143,10 @@ def test_medium_passband_ripple_within_0p1_db_to_0p9_nyquist(input_rate, output_
     assert max(abs(g) for g in gains) <= 0.05
 
 
-@pytest.mark.parametrize("input_rate,output_rate", [(48000, 16000), (16000, 48000),
-                                                    (44100, 48000), (8000, 48000),
-                                                    (24000, 48000)])
+@pytest.mark.parametrize(
+    "input_rate,output_rate",
+    [(48000, 16000), (16000, 48000), (44100, 48000), (8000, 48000), (24000, 48000)],
+)
 def test_medium_thd_plus_n_of_1khz_at_minus_3_dbfs_int16(input_rate, output_rate):
     amplitude = 32767 * 10 ** (-3 / 20)
     t = np.arange(input_rate) / input_rate

@@ -203,7 +203,7 @@ async def test_publish_subscribe_events_carry_livekit_arguments(server):
     a_events = Events(alice)
     bob = await connect(server, "bob")
     b_events = Events(bob)
-    assert [a for a, in a_events.args("participant_connected")] == [
+    assert [a for (a,) in a_events.args("participant_connected")] == [
         alice.remote_participants["bob"]
     ]
     source, track, pub = await publish(alice)
@@ -258,7 +258,11 @@ async def test_handlers_may_take_fewer_arguments_and_decorators_work(server):
     alice = await connect(server, "alice")
     source, track, pub = await publish(alice)
     _, _, pub2 = await publish(alice, "second")
-    assert got == ["alice", remote_track(bob, "alice", pub.sid), remote_track(bob, "alice", pub2.sid)]
+    assert got == [
+        "alice",
+        remote_track(bob, "alice", pub.sid),
+        remote_track(bob, "alice", pub2.sid),
+    ]
     bob.off("track_subscribed", on_subscribed)
     await alice.disconnect()
     await bob.disconnect()
@@ -358,7 +362,9 @@ async def test_per_subscriber_queues_are_bounded():
 async def test_manual_subscription_and_grants(server):
     alice = await connect(server, "alice")
     bob = la.Room()
-    await bob.connect(server.url, server.create_token("bob", "demo"), la.RoomOptions(auto_subscribe=False))
+    await bob.connect(
+        server.url, server.create_token("bob", "demo"), la.RoomOptions(auto_subscribe=False)
+    )
     viewer = await connect(server, "viewer", can_publish=False)
     source, track, pub = await publish(alice)
     rpub = bob.remote_participants["alice"].track_publications[pub.sid]
@@ -423,7 +429,9 @@ async def test_from_track_on_subscribed_track_gets_info_then_credentials(server)
     bob = await connect(server, "bob")
     source, track, pub = await publish(alice)
     proc = RecordingProcessor()
-    stream = la.AudioStream.from_track(track=remote_track(bob, "alice", pub.sid), noise_cancellation=proc)
+    stream = la.AudioStream.from_track(
+        track=remote_track(bob, "alice", pub.sid), noise_cancellation=proc
+    )
     assert proc.events == [
         ("info", "demo", "alice", pub.sid),
         ("cred", bob._token, server.url),
@@ -458,7 +466,9 @@ async def test_token_refresh_repushes_only_credentials(server):
     events = Events(bob)
     source, track, pub = await publish(alice)
     remote_proc, local_proc = RecordingProcessor(), RecordingProcessor()
-    rs = la.AudioStream.from_track(track=remote_track(bob, "alice", pub.sid), noise_cancellation=remote_proc)
+    rs = la.AudioStream.from_track(
+        track=remote_track(bob, "alice", pub.sid), noise_cancellation=remote_proc
+    )
     ls = la.AudioStream.from_track(track=track, noise_cancellation=local_proc)
     old = bob._token
     remote_proc.events.clear()
@@ -507,7 +517,9 @@ async def test_unpublish_clears_exactly_once(server):
     source, track, pub = await publish(alice)
     local_proc, remote_proc = RecordingProcessor(), RecordingProcessor()
     ls = la.AudioStream.from_track(track=track, noise_cancellation=local_proc)
-    rs = la.AudioStream.from_track(track=remote_track(bob, "alice", pub.sid), noise_cancellation=remote_proc)
+    rs = la.AudioStream.from_track(
+        track=remote_track(bob, "alice", pub.sid), noise_cancellation=remote_proc
+    )
     await alice.local_participant.unpublish_track(pub.sid)
     await alice.disconnect()
     await bob.disconnect()
@@ -528,7 +540,9 @@ async def test_unpublish_racing_disconnect_clears_once(server, order):
     source, track, pub = await publish(alice)
     local_proc, remote_proc = RecordingProcessor(), RecordingProcessor()
     ls = la.AudioStream.from_track(track=track, noise_cancellation=local_proc)
-    rs = la.AudioStream.from_track(track=remote_track(bob, "alice", pub.sid), noise_cancellation=remote_proc)
+    rs = la.AudioStream.from_track(
+        track=remote_track(bob, "alice", pub.sid), noise_cancellation=remote_proc
+    )
     calls = [alice.local_participant.unpublish_track(pub.sid), alice.disconnect()]
     if order == "disconnect first":
         calls.reverse()
@@ -581,7 +595,9 @@ async def test_full_reconnect_republishes_with_new_sids_and_pushes_them(server):
     local_proc, follow_proc, old_remote_proc = (RecordingProcessor() for _ in range(3))
     ls = la.AudioStream.from_track(track=track, noise_cancellation=local_proc)
     fs = la.AudioStream.from_participant(
-        participant=bob.remote_participants["alice"], track_source=MIC, noise_cancellation=follow_proc
+        participant=bob.remote_participants["alice"],
+        track_source=MIC,
+        noise_cancellation=follow_proc,
     )
     old_remote = remote_track(bob, "alice", old_sid)
     rs = la.AudioStream.from_track(track=old_remote, noise_cancellation=old_remote_proc)
@@ -601,11 +617,19 @@ async def test_full_reconnect_republishes_with_new_sids_and_pushes_them(server):
         ("cred", alice._token, server.url),
     ]
     # subscribers see the old publication go and the new one come
-    assert b_events.names() == ["track_unsubscribed", "track_unpublished", "track_published", "track_subscribed"]
+    assert b_events.names() == [
+        "track_unsubscribed",
+        "track_unpublished",
+        "track_published",
+        "track_subscribed",
+    ]
     assert old_remote_proc.kinds()[-2:] == ["info_cleared", "cred_cleared"]
     # a from_participant stream follows to the new track and gets the new SID
     await until(lambda: fs.track is remote_track(bob, "alice", new_sid))
-    assert follow_proc.events[-2:] == [("info", "demo", "alice", new_sid), ("cred", bob._token, server.url)]
+    assert follow_proc.events[-2:] == [
+        ("info", "demo", "alice", new_sid),
+        ("cred", bob._token, server.url),
+    ]
     assert follow_proc.kinds() == ["info", "cred", "info_cleared", "cred_cleared", "info", "cred"]
     for s in (ls, fs, rs):
         await s.aclose()
@@ -624,7 +648,9 @@ async def test_disconnect_clears_every_track_of_the_room(server):
     b_source, b_track, b_pub = await publish(bob)
     procs = {name: RecordingProcessor() for name in ("local", "remote")}
     ls = la.AudioStream.from_track(track=b_track, noise_cancellation=procs["local"])
-    rs = la.AudioStream.from_track(track=remote_track(bob, "alice", a_pub.sid), noise_cancellation=procs["remote"])
+    rs = la.AudioStream.from_track(
+        track=remote_track(bob, "alice", a_pub.sid), noise_cancellation=procs["remote"]
+    )
     await bob.disconnect()
     for proc in procs.values():
         assert proc.kinds() == ["info", "cred", "info_cleared", "cred_cleared"]
@@ -660,7 +686,9 @@ async def test_from_participant_streams_get_the_same_pushes_and_audio(server):
     remote_proc, local_proc = RecordingProcessor(), RecordingProcessor()
     # registered before anything is published: they attach when the track appears
     rs = la.AudioStream.from_participant(
-        participant=bob.remote_participants["alice"], track_source=MIC, noise_cancellation=remote_proc
+        participant=bob.remote_participants["alice"],
+        track_source=MIC,
+        noise_cancellation=remote_proc,
     )
     ls = la.AudioStream.from_participant(
         participant=alice.local_participant, track_source=MIC, noise_cancellation=local_proc
@@ -668,8 +696,14 @@ async def test_from_participant_streams_get_the_same_pushes_and_audio(server):
     assert rs.track is None and remote_proc.events == []
     source, track, pub = await publish(alice)
     assert rs.track is remote_track(bob, "alice", pub.sid) and ls.track is track
-    assert remote_proc.events == [("info", "demo", "alice", pub.sid), ("cred", bob._token, server.url)]
-    assert local_proc.events == [("info", "demo", "alice", pub.sid), ("cred", alice._token, server.url)]
+    assert remote_proc.events == [
+        ("info", "demo", "alice", pub.sid),
+        ("cred", bob._token, server.url),
+    ]
+    assert local_proc.events == [
+        ("info", "demo", "alice", pub.sid),
+        ("cred", alice._token, server.url),
+    ]
     new = await server.refresh_token("bob")
     assert remote_proc.events[-1] == ("cred", new, server.url)
     frames = ramp_frames(3)
@@ -685,7 +719,8 @@ async def test_from_participant_streams_get_the_same_pushes_and_audio(server):
     assert late.kinds() == ["info", "cred"]
     # another source does not match
     other = la.AudioStream.from_participant(
-        participant=bob.remote_participants["alice"], track_source=la.TrackSource.SOURCE_SCREENSHARE_AUDIO
+        participant=bob.remote_participants["alice"],
+        track_source=la.TrackSource.SOURCE_SCREENSHARE_AUDIO,
     )
     assert other.track is None
     await alice.disconnect()  # the participant leaves: its streams end after their audio

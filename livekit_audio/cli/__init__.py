@@ -68,6 +68,7 @@ from collections.abc import Sequence
 from livekit_audio.cli.args import apm_options_from_args, build_parser
 from livekit_audio.cli.demo import DEMO_CLIP, DEMO_OUTPUT, demo_clip, run_demo
 from livekit_audio.cli.demo import DEMO_RATE_HZ as DEMO_RATE_HZ
+from livekit_audio.cli.devices import DeviceCommandError
 from livekit_audio.cli.errors import EXIT_ERROR, PROG, CLIError, print_error
 from livekit_audio.cli.files import read_frames
 from livekit_audio.cli.options import ENGINES
@@ -79,7 +80,6 @@ from livekit_audio.cli.pipeline import reference_frames as reference_frames
 from livekit_audio.cli.process import PROGRESS_MIN_SECONDS as PROGRESS_MIN_SECONDS
 from livekit_audio.cli.process import ProcessResult, format_summary, process_file
 from livekit_audio.cli.stream import stream_file_frames
-from livekit_audio.cli.devices import DeviceCommandError
 
 # Also importable from here, as from the single-file cli.py (public names outside __all__):
 # PROG, EXIT_ERROR, MIN_RATE_HZ, MAX_RATE_HZ, MAX_FRAME_MS, DEMO_RATE_HZ, PROGRESS_MIN_SECONDS,

@@ -8,9 +8,9 @@ from typing import NoReturn
 from livekit_audio import __version__
 from livekit_audio.apm import NoiseSuppressionLevel
 from livekit_audio.cli.demo import DEMO_CLIP, DEMO_OUTPUT, DEMO_RATE_HZ
+from livekit_audio.cli.devices import add_device_commands
 from livekit_audio.cli.errors import EXIT_ERROR, PROG, CLIError, print_error
 from livekit_audio.cli.options import ENGINES, MAX_RATE_HZ, MIN_RATE_HZ, QUALITIES
-from livekit_audio.cli.devices import add_device_commands
 
 __all__ = ["apm_options_from_args", "build_parser"]
 

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from livekit_audio._aio import resolve_loop
-from livekit_audio.rtc._dispatch import Dispatcher, TimedCall, dispatcher_for
 from livekit_audio._log import logger
 from livekit_audio.audio_frame import AudioFrame, _check_positive_int, frame_samples, wrap_samples
+from livekit_audio.rtc._dispatch import Dispatcher, TimedCall, dispatcher_for
 
 if TYPE_CHECKING:
     from livekit_audio.rtc.track import LocalAudioTrack
@@ -216,8 +216,7 @@ class AudioSource:
         samples = frame_samples(frame)  # TypeError for non-frames
         if frame.sample_rate != self._sample_rate:
             raise ValueError(
-                f"frame sample_rate mismatch: expected {self._sample_rate}, "
-                f"got {frame.sample_rate}"
+                f"frame sample_rate mismatch: expected {self._sample_rate}, got {frame.sample_rate}"
             )
         if frame.num_channels != self._num_channels:
             raise ValueError(
@@ -404,4 +403,3 @@ class AudioSource:
             f"queue_size_ms={self._queue_size_ms}, realtime={self._realtime}, "
             f"queued_duration={self.queued_duration:.3f})"
         )
-

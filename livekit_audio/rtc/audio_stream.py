@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from livekit_audio._aio import QueueClosed, RingQueue, resolve_loop, spawn
-from livekit_audio.rtc._dispatch import open_batch
 from livekit_audio._log import logger
 from livekit_audio.apm_processor import ApmProcessor
 from livekit_audio.audio_frame import (
@@ -40,6 +39,7 @@ from livekit_audio.audio_frame import (
 from livekit_audio.convert import StreamConverter
 from livekit_audio.frame_processor import FrameProcessor
 from livekit_audio.resampler import _check_channels, _check_rate
+from livekit_audio.rtc._dispatch import open_batch
 from livekit_audio.rtc.track import RemoteAudioTrack, Track, TrackSource
 
 if TYPE_CHECKING:
@@ -140,7 +140,9 @@ def _as_audio_frame(out: Any) -> AudioFrame:
         return out
     if out is None or not hasattr(out, "samples_per_channel"):
         raise TypeError(f"_process must return an AudioFrame, got {type(out).__name__}")
-    return AudioFrame(frame_samples(out), out.sample_rate, out.num_channels, out.samples_per_channel)
+    return AudioFrame(
+        frame_samples(out), out.sample_rate, out.num_channels, out.samples_per_channel
+    )
 
 
 class _Pipeline:
@@ -541,7 +543,10 @@ RTC_STREAM_RATE_HZ = 48000
 
 
 def _stream_from_rtc_track(
-    track: Any, *, num_channels: int = 1, loop: asyncio.AbstractEventLoop | None = None,
+    track: Any,
+    *,
+    num_channels: int = 1,
+    loop: asyncio.AbstractEventLoop | None = None,
     **kwargs: Any,
 ) -> AudioStream:
     """Our stream over a ``livekit.rtc`` track: LiveKit's own ``rtc.AudioStream`` at 48 kHz
@@ -680,7 +685,8 @@ class AudioStream:
 
     Examples
     --------
-    >>> async with AudioStream.from_track(track=track, sample_rate=16000) as stream:  # doctest: +SKIP
+    >>> stream = AudioStream.from_track(track=track, sample_rate=16000)  # doctest: +SKIP
+    >>> async with stream:  # doctest: +SKIP
     ...     async for event in stream:
     ...         handle(event.frame)
     """
@@ -689,7 +695,7 @@ class AudioStream:
         # A livekit.rtc track is read through LiveKit's own stream (the stream built is an
         # instance of this class, so __init__ runs on it again and returns at once).
         if track is not None and _is_rtc_track(track):
-            kwargs.update(zip(_POSITIONAL, args))
+            kwargs.update(zip(_POSITIONAL, args, strict=False))
             # the constructor's default (from_track passes its own, False)
             kwargs.setdefault("auto_close_noise_cancellation", True)
             return _stream_from_rtc_track(track, **kwargs)

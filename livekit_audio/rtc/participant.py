@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import types
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from livekit_audio._errors import LivekitAudioError
 from livekit_audio.rtc.track import LocalAudioTrack, Track, TrackSource

@@ -17,8 +17,8 @@ import functools
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from livekit_audio.rtc._dispatch import run_batched
 from livekit_audio.audio_frame import AudioFrame, frame_samples, wrap_samples
+from livekit_audio.rtc._dispatch import run_batched
 
 if TYPE_CHECKING:
     from livekit_audio.rtc.audio_stream import AudioStream

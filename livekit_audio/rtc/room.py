@@ -216,7 +216,9 @@ class Room(EventEmitter[EventTypes]):
     def isconnected(self) -> bool:
         return self._connection_state != ConnectionState.CONN_DISCONNECTED
 
-    def on(self, event: EventTypes, callback: Callable[..., Any] | None = None) -> Callable[..., Any]:
+    def on(
+        self, event: EventTypes, callback: Callable[..., Any] | None = None
+    ) -> Callable[..., Any]:
         """Register a handler for ``event`` (see the module docstring); a decorator if no callback.
 
         Raises
@@ -225,7 +227,9 @@ class Room(EventEmitter[EventTypes]):
             For an event name ``livekit.rtc`` does not have, or a coroutine function.
         """
         if event not in _EVENT_NAMES:
-            raise ValueError(f"unknown room event {event!r}; expected one of {sorted(_EVENT_NAMES)}")
+            raise ValueError(
+                f"unknown room event {event!r}; expected one of {sorted(_EVENT_NAMES)}"
+            )
         return super().on(event, callback)
 
     # -- connect / disconnect ---------------------------------------------------------
@@ -291,7 +295,9 @@ class Room(EventEmitter[EventTypes]):
 
     def _set_subscribed(self, publication: RemoteTrackPublication, subscribed: bool) -> None:
         if self._server is not None and self._session is not None and self.isconnected():
-            self._server._set_subscribed(self._session, publication._publisher, publication.sid, subscribed)
+            self._server._set_subscribed(
+                self._session, publication._publisher, publication.sid, subscribed
+            )
 
     # -- state changes applied by the server --------------------------------------------
 

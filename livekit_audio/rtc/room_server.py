@@ -21,10 +21,10 @@ import secrets
 from typing import TYPE_CHECKING
 
 from livekit_audio._aio import QueueClosed, RingQueue
-from livekit_audio.rtc._dispatch import dispatcher_for
 from livekit_audio._log import logger
-from livekit_audio.rtc._token import TokenClaims, TokenError, check_secret, mint_token, verify_token
 from livekit_audio.audio_frame import AudioFrame
+from livekit_audio.rtc._dispatch import dispatcher_for
+from livekit_audio.rtc._token import TokenClaims, TokenError, check_secret, mint_token, verify_token
 from livekit_audio.rtc.participant import PublishTrackError
 from livekit_audio.rtc.room import _SERVERS, DisconnectReason, Room, RoomOptions
 from livekit_audio.rtc.track import LocalAudioTrack, RemoteAudioTrack, TrackSource
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from livekit_audio.rtc.track_publication import LocalTrackPublication
 
 __all__ = ["LocalRoomServer"]
+
 
 def _sid(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(6)}"
@@ -191,10 +192,11 @@ class LocalRoomServer:
         if not api_key:
             raise ValueError("api_key must be non-empty")
         check_secret(api_secret)
-        if isinstance(subscriber_queue_frames, bool) or not isinstance(subscriber_queue_frames, int):
-            raise TypeError(
-                f"subscriber_queue_frames must be an int, got {type(subscriber_queue_frames).__name__}"
-            )
+        if isinstance(subscriber_queue_frames, bool) or not isinstance(
+            subscriber_queue_frames, int
+        ):
+            kind = type(subscriber_queue_frames).__name__
+            raise TypeError(f"subscriber_queue_frames must be an int, got {kind}")
         if subscriber_queue_frames < 1:
             raise ValueError(f"subscriber_queue_frames must be >= 1, got {subscriber_queue_frames}")
         self._api_key = api_key

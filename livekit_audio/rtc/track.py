@@ -174,7 +174,9 @@ class Track:
         token, url = room._token, room._server_url
         if processor is None or not token or not url:
             return  # never push empty credentials
-        _safe_call("_on_credentials_updated", processor._on_credentials_updated, token=token, url=url)
+        _safe_call(
+            "_on_credentials_updated", processor._on_credentials_updated, token=token, url=url
+        )
 
     @staticmethod
     def _push_cleared(stream: AudioStream) -> None:

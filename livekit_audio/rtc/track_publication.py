@@ -63,9 +63,7 @@ class LocalTrackPublication(TrackPublication):
     def __init__(self, sid: str, name: str, source: TrackSource, track: LocalAudioTrack) -> None:
         super().__init__(sid, name, source, muted=track.muted)
         self._track = track
-        self._first_subscription: asyncio.Future[None] = (
-            asyncio.get_running_loop().create_future()
-        )
+        self._first_subscription: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     @property
     def track(self) -> LocalAudioTrack | None:

@@ -57,8 +57,7 @@ class KnownDefect:
 
 
 #: Keyed by the id used in the summary and the xfail reasons.
-KNOWN_DEFECTS: dict[str, KnownDefect] = {
-}
+KNOWN_DEFECTS: dict[str, KnownDefect] = {}
 
 
 def known_defect(key: str) -> bool:
