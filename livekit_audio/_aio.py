@@ -371,7 +371,7 @@ class RingQueue(Generic[T]):
                 self._drain_pending = True
         if here:
             self.close(discard=discard)
-        else:
+        elif loop is not None:  # (no loop bound yet: the first get() drains the inbox)
             _schedule(loop, self._drain)
 
     # -- the loop's side of the inbox ------------------------------------------------------

@@ -398,10 +398,10 @@ class AudioProcessingModule:
             return 0
         capture = self._capture
         if capture is None:
-            return core.delay_samples
+            return int(core.delay_samples)
         internal = core.sample_rate
         stages = (2 * core.delay_samples * self._rate + internal) // (2 * internal)
-        return capture.lag + stages
+        return int(capture.lag + stages)
 
     @property
     def stream_delay_ms(self) -> int:

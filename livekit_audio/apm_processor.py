@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -263,7 +263,7 @@ class ApmProcessor(FrameProcessor[AudioFrame]):
         if len(fifo) < size:  # a new frame-size pattern: pad once more rather than stall
             fifo = np.concatenate([np.zeros((size - len(fifo), channels), np.int16), fifo])
         self._fifo = fifo[size:]
-        return _deliver(frame, fifo[:size])
+        return cast(AudioFrame, _deliver(frame, fifo[:size]))
 
     def _in_place_module(self, frame: AudioFrame) -> AudioProcessingModule | None:
         """AudioStream's hook: the module that may process ``frame`` in place, or None.

@@ -573,7 +573,7 @@ def combine_audio_frames(frames: AudioFrameLike | Sequence[AudioFrameLike]) -> A
             frames = [frames]  # type: ignore[list-item]
         else:
             try:
-                frames = list(frames)  # type: ignore[arg-type]
+                frames = list(frames)
             except TypeError:
                 raise TypeError(
                     "frames must be an AudioFrame or a sequence of frames, got "

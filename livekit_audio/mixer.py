@@ -13,7 +13,7 @@ import asyncio
 import sys
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -66,7 +66,7 @@ def _check_int(name: str, value: object, low: int, high: int | None = None) -> i
 def _check_gain(name: str, gain: object) -> float:
     if isinstance(gain, bool) or not isinstance(gain, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a real number, got {type(gain).__name__}")
-    if not abs(gain) <= MAX_GAIN:  # compared before float(): 10**400 does not overflow
+    if not abs(gain) <= MAX_GAIN:  # type: ignore[operator]  # (before float(): 10**400)
         shown = repr(gain) if len(repr(gain)) <= 24 else f"{repr(gain)[:20]}..."
         raise ValueError(f"{name} must be finite with |{name}| <= {MAX_GAIN:g}, got {shown}")
     return float(gain)
@@ -335,7 +335,7 @@ class AudioMixer:
         if hasattr(stream, "__aiter__"):
             iterator = stream.__aiter__()
         elif hasattr(stream, "__anext__"):
-            iterator = stream
+            iterator = cast(AsyncIterator[Any], stream)
         else:
             raise TypeError(
                 "stream must be an async iterable of AudioFrame or AudioFrameEvent, "

@@ -34,7 +34,7 @@ def _check_gain_db(value: object) -> float:
     try:
         gain_db = float(value)
     except OverflowError:  # an int past float range
-        if value > 0:  # type: ignore[operator]
+        if value > 0:
             raise ValueError(
                 f"gain_db must be a number <= {MAX_GAIN_DB:g} dB (-inf mutes), got an integer "
                 "too large for a float"
@@ -80,7 +80,7 @@ def _frame_like(frame: Any, data: bytearray) -> Any:
 def _linear(gain_db: float) -> float:
     if gain_db == -math.inf:
         return 0.0
-    return min(10.0 ** (gain_db / 20.0), float(_k.MAX_GAIN))
+    return float(min(10.0 ** (gain_db / 20.0), float(_k.MAX_GAIN)))
 
 
 class GainProcessor(FrameProcessor[AudioFrame]):

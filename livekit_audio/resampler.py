@@ -305,9 +305,9 @@ class AudioResampler:
         """
         if self._state is not None:
             held_in = self._state.filter.taps // 2
-            return round(held_in * self._output_rate / self._input_rate)
+            return int(round(held_in * self._output_rate / self._input_rate))
         if self._soxr is not None:
-            return round(self._soxr.delay())
+            return int(round(self._soxr.delay()))
         return 0
 
     @property
@@ -343,7 +343,7 @@ class AudioResampler:
                     f"a 1-D array of {data.shape[0]} samples is not a whole number of "
                     f"{self._num_channels}-channel interleaved frames"
                 )
-            return _as_bytes(memoryview(np.ascontiguousarray(data))).cast("h")
+            return _as_bytes(np.ascontiguousarray(data).data).cast("h")
         try:
             view = memoryview(data)
         except TypeError:
@@ -365,7 +365,7 @@ class AudioResampler:
 
     def _soxr_frames(self, y: np.ndarray) -> list[AudioFrame]:
         flat = np.ascontiguousarray(y, dtype=np.int16).reshape(-1)
-        return self._frames(memoryview(flat), len(y))
+        return self._frames(flat.data, len(y))
 
     def _frames(self, out: Any, n: int) -> list[AudioFrame]:
         if n == 0:
@@ -453,7 +453,7 @@ class AudioResampler:
         state = self._state
         if state is None:
             raise self._no_native_state()
-        return state.output_count(n_in)
+        return int(state.output_count(n_in))
 
     def _process_into(self, samples: Any, out: Any) -> int:
         """Resample validated samples into ``out``; returns the frames written.
@@ -465,14 +465,14 @@ class AudioResampler:
         state = self._state
         if state is None:
             raise self._no_native_state()
-        return state.process(samples, out, _FORMAT_S16)
+        return int(state.process(samples, out, _FORMAT_S16))
 
     def _flush_count(self) -> int:
         """Frames :meth:`_flush_into` writes."""
         state = self._state
         if state is None:
             raise self._no_native_state()
-        return state.flush_count()
+        return int(state.flush_count())
 
     def _flush_into(self, out: Any) -> int:
         """:meth:`flush` into ``out`` (room for :meth:`_flush_count` frames); returns the
@@ -480,7 +480,7 @@ class AudioResampler:
         state = self._state
         if state is None:
             raise self._no_native_state()
-        return state.flush(out, _FORMAT_S16)
+        return int(state.flush(out, _FORMAT_S16))
 
     def flush(self) -> list[AudioFrame]:
         """Return the held-back tail (the input is padded with silence) and reset.

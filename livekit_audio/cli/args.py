@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from livekit_audio import __version__
 from livekit_audio.apm import NoiseSuppressionLevel
@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def apm_options_from_args(args: argparse.Namespace) -> dict[str, object] | None:
+def apm_options_from_args(args: argparse.Namespace) -> dict[str, Any] | None:
     """The :class:`~livekit_audio.AudioProcessingModule` options ``--hpf/--ns/--agc`` ask for.
 
     Returns
@@ -177,7 +177,7 @@ def apm_options_from_args(args: argparse.Namespace) -> dict[str, object] | None:
     CLIError
         On an unknown ``--ns`` level.
     """
-    options: dict[str, object] = {}
+    options: dict[str, Any] = {}
     if args.hpf:
         options["high_pass_filter"] = True
     if args.ns is not None:

@@ -32,7 +32,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-import soundfile  # type: ignore[import-untyped]
+import soundfile
 
 from livekit_audio.audio_frame import AudioFrame
 from livekit_audio.devices import DeviceError, MediaDevices, OutputPlayer
@@ -328,7 +328,7 @@ def _open_sound(path: str) -> soundfile.SoundFile:
 
 
 def _tqdm(total: float, desc: str, show: bool) -> Any:
-    from tqdm import tqdm  # type: ignore[import-untyped]
+    from tqdm import tqdm
 
     return tqdm(
         total=round(total, 2),

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from livekit_audio import apm as _apm_limits
 from livekit_audio.apm import AudioProcessingModule
@@ -83,7 +83,7 @@ def build_stages(
     *,
     quality: AudioResamplerQuality | str = AudioResamplerQuality.MEDIUM,
     name: str = "input",
-    apm_options: dict[str, object] | None = None,
+    apm_options: dict[str, Any] | None = None,
     aec_reference: str | None = None,
     stream_delay_ms: int | None = None,
 ) -> list[Stage]:

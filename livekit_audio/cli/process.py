@@ -9,6 +9,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from livekit_audio.apm import AGC_TARGET_RANGE_DBFS
 from livekit_audio.cli.errors import CLIError
@@ -119,7 +120,7 @@ def process_file(
     quality: AudioResamplerQuality | str = AudioResamplerQuality.MEDIUM,
     frame_ms: float = 10.0,
     progress: bool | None = None,
-    apm_options: dict[str, object] | None = None,
+    apm_options: dict[str, Any] | None = None,
     engine: str = "direct",
     aec_reference: str | os.PathLike[str] | None = None,
     stream_delay_ms: int | None = None,

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import math
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -43,11 +44,11 @@ def _quiet_package_log() -> Iterator[_CollectWarnings]:
         logger.removeFilter(collector)
 
 
-def _apm_delay_samples(apm_options: dict[str, object], rate: int, channels: int) -> int:
+def _apm_delay_samples(apm_options: dict[str, Any], rate: int, channels: int) -> int:
     """The delay (samples at ``rate``) an APM with these options adds, from a scratch module."""
     from livekit_audio.apm import AudioProcessingModule
 
-    probe = AudioProcessingModule(**apm_options)  # type: ignore[arg-type]
+    probe = AudioProcessingModule(**apm_options)
     probe.process_stream(AudioFrame.create(rate, channels, rate // 100))
     return int(probe.delay_samples)
 
@@ -60,7 +61,7 @@ async def stream_file_frames(
     input_channels: int,
     output_rate: int,
     output_channels: int,
-    apm_options: dict[str, object] | None = None,
+    apm_options: dict[str, Any] | None = None,
     compensate_delay: bool = True,
 ) -> int:
     """Run frames through the async layer: AudioSource -> LocalAudioTrack -> AudioStream.

@@ -54,7 +54,7 @@ def float_to_s16(x: np.ndarray) -> np.ndarray:
     nan = y != y
     if nan.any():
         y[nan] = 0.0
-    return y.astype(np.int16)
+    return np.asarray(y, dtype=np.int16)
 
 
 class Demuxer:

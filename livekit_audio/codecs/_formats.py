@@ -96,7 +96,7 @@ def demuxer_for(mime: str) -> Callable[[], Demuxer]:
     if rate < 1 or channels < 1:
         raise ValueError(f"format {mime!r}: rate and channels must be >= 1")
     label = {"pcmu": "pcmu", "pcma": "pcma", "pcm": "pcm", "l16": "l16"}[kind]
-    spec = {
+    spec: Callable[[], PcmSpec] = {
         "pcmu": lambda: PcmSpec("ulaw", 1, rate, channels),
         "pcma": lambda: PcmSpec("alaw", 1, rate, channels),
         "pcm": lambda: PcmSpec("int", 2, rate, channels, "<"),

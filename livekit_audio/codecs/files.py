@@ -53,7 +53,7 @@ def _have_av() -> bool:
 
 def _soundfile(path: str) -> Any:
     """An open ``soundfile.SoundFile``, or None if libsndfile does not read ``path``."""
-    import soundfile as sf  # type: ignore[import-untyped]
+    import soundfile as sf
 
     try:
         return sf.SoundFile(path)
@@ -325,7 +325,7 @@ _COMPRESSED = {
 
 
 def _pcm_extensions() -> list[str]:
-    import soundfile as sf  # type: ignore[import-untyped]
+    import soundfile as sf
 
     return sorted(
         ext.lower()
@@ -385,7 +385,7 @@ def open_writer(path: str, sample_rate: int, channels: int) -> Any:
     soundfile.LibsndfileError, OSError
         If libsndfile cannot create the file.
     """
-    import soundfile as sf  # type: ignore[import-untyped]
+    import soundfile as sf
 
     fmt, subtype = output_encoding(path, sample_rate, channels)
     return sf.SoundFile(

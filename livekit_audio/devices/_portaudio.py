@@ -57,7 +57,7 @@ def sounddevice() -> Any:
         cannot load the PortAudio library (Debian: ``apt-get install libportaudio2``).
     """
     try:
-        import sounddevice as sd  # type: ignore[import-untyped]
+        import sounddevice as sd
     except ImportError as exc:
         raise ImportError(
             "livekit_audio.devices needs the sounddevice package: "

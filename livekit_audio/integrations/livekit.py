@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 try:
     from livekit import rtc
@@ -95,7 +95,7 @@ def to_rtc_frame(frame: Any) -> rtc.AudioFrame:
     if isinstance(frame, rtc.AudioFrame):
         return frame
     if isinstance(frame, AudioFrame):
-        return frame._rtc_frame()
+        return cast(rtc.AudioFrame, frame._rtc_frame())
     data = bytearray(frame_samples(frame))
     userdata = dict(getattr(frame, "userdata", None) or {})
     return rtc.AudioFrame(
@@ -299,7 +299,7 @@ class EchoReferenceSource:
         handle: asyncio.TimerHandle | None = None
 
         def play() -> None:
-            self._pending.discard(handle)  # type: ignore[arg-type]
+            self._pending.discard(handle)
             self._processor.process_reverse(reference)
             self.frames_referenced += 1
 

@@ -7,7 +7,7 @@ import types
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from livekit_audio._errors import LivekitAudioError
 from livekit_audio.rtc.track import LocalAudioTrack, Track, TrackSource
@@ -110,7 +110,7 @@ class Participant:
         for pub in self._track_publications.values():
             track = pub.track
             if pub.source == source and track is not None and not track.ended:
-                return track
+                return cast(Track, track)
         return None
 
     def _track_available(self) -> None:
@@ -200,6 +200,7 @@ class LocalParticipant(Participant):
         # whichever comes second finds it roomless and does nothing.
         if track is not None:
             track._set_room(None)
+        assert publication is not None  # (narrowed above; mypy loses it across the await)
         publication._track = None
 
 
