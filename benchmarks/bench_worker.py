@@ -122,11 +122,23 @@ def is_fill(frame: Any) -> bool:
 
 
 class OursApm(la.ApmProcessor):
-    """``ApmProcessor`` that notes, before processing, whether each frame is a silence fill."""
+    """``ApmProcessor`` that notes, before processing, whether each frame is a silence fill.
+
+    It hooks ``_in_place_module``, the stream's entry for frames it owns (whole 10 ms
+    frames, processed in place and batched across the calls due together), as well as
+    ``_process``, the entry for anything else, so the instrumentation leaves the stream on
+    the path it takes for a plain ``ApmProcessor``.
+    """
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.fills: list[bool] = []
+
+    def _in_place_module(self, frame: la.AudioFrame) -> Any:
+        module = super()._in_place_module(frame)
+        if module is not None:
+            self.fills.append(is_fill(frame))
+        return module
 
     def _process(self, frame: la.AudioFrame) -> la.AudioFrame:
         self.fills.append(is_fill(frame))

@@ -116,12 +116,15 @@ def _is_closed_processor(processor: Any) -> bool:
 
 
 def _processes_in_place(processor: Any) -> bool:
-    """Whether the stream may hand its own frames to ``processor._in_place_module`` (our
-    ApmProcessor, or a subclass that keeps its ``_process``)."""
-    return (
-        isinstance(processor, ApmProcessor)
-        and type(processor)._process is ApmProcessor._process
-        and type(processor)._in_place_module is ApmProcessor._in_place_module
+    """Whether the stream may hand its own frames to ``processor._in_place_module``: our
+    ApmProcessor, or a subclass whose ``_process`` and ``_in_place_module`` are either both
+    ApmProcessor's or both its own (a subclass that overrides only ``_process`` must see
+    every frame there)."""
+    if not isinstance(processor, ApmProcessor):
+        return False
+    kind = type(processor)
+    return (kind._process is ApmProcessor._process) == (
+        kind._in_place_module is ApmProcessor._in_place_module
     )
 
 
