@@ -1,6 +1,16 @@
 """Build the Cython extensions. Metadata lives in pyproject.toml.
 
-Set ``LA_DEBUG=1`` to build with Cython bounds/wraparound checks on and ``-O0 -g``.
+Environment switches (any value but empty or ``0`` turns one on; they combine):
+
+``LA_DEBUG=1``
+    Cython bounds/wraparound/initialized checks on, ``-O0 -g -UNDEBUG`` (C ``assert`` on, the
+    CPython and numpy headers' included), and the C macro ``LA_DEBUG=1``, which turns on the
+    wrappers' checks of what the Python layer promises them (``_native/_debug.pxd``).
+``LA_SANITIZE=1``
+    AddressSanitizer + UndefinedBehaviorSanitizer (GCC or Clang) on csrc/ and the extensions,
+    ``-O1 -g``; undefined behaviour aborts instead of printing and carrying on. CPython itself is
+    not instrumented, so the runtime must be preloaded: ``.ci/sanitize`` builds and runs the
+    tests this way.
 """
 
 import os
@@ -10,7 +20,13 @@ import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-DEBUG = os.environ.get("LA_DEBUG", "") not in ("", "0")
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "") not in ("", "0")
+
+
+DEBUG = _flag("LA_DEBUG")
+SANITIZE = _flag("LA_SANITIZE")
 
 CYTHON_DIRECTIVES = {
     "language_level": 3,
@@ -21,18 +37,41 @@ CYTHON_DIRECTIVES = {
     "cdivision": not DEBUG,
 }
 
+#: Compiler and linker flags of a sanitizer build. GCC's "undefined" leaves out
+#: float-cast-overflow (a float -> int conversion out of range, e.g. to int16 samples), so it is
+#: named. -fno-sanitize-recover makes the first undefined behaviour fatal (by default UBSan
+#: prints and continues, and the tests would pass).
+SANITIZE_FLAGS = [
+    "-fsanitize=address,undefined,float-cast-overflow",
+    "-fno-sanitize-recover=undefined,float-cast-overflow",
+    "-fno-omit-frame-pointer",
+]
+
+LDFLAGS: list[str] = []
 if sys.platform == "win32":
+    if SANITIZE:
+        raise SystemExit("LA_SANITIZE=1 is supported with GCC or Clang only")
     CFLAGS = ["/Od", "/Zi"] if DEBUG else ["/O2"]
 else:
-    # -O3 without -ffast-math: the kernels rely on IEEE semantics (bit-identical streaming).
-    # -fno-trapping-math changes no result (nothing is reassociated or contracted); it only
-    # lets the compiler if-convert FP selects, so branch-free per-bin loops vectorise.
-    CFLAGS = (
-        ["-O0", "-g", "-UNDEBUG"] if DEBUG else ["-O3", "-fno-math-errno", "-fno-trapping-math"]
-    )
+    if DEBUG:
+        CFLAGS = ["-O0", "-g", "-UNDEBUG"]
+    elif SANITIZE:
+        CFLAGS = ["-O1", "-g"]
+    else:
+        # -O3 without -ffast-math: the kernels rely on IEEE semantics (bit-identical streaming).
+        # -fno-trapping-math changes no result (nothing is reassociated or contracted); it only
+        # lets the compiler if-convert FP selects, so branch-free per-bin loops vectorise.
+        CFLAGS = ["-O3", "-fno-math-errno", "-fno-trapping-math"]
     CFLAGS += ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-function", "-Wno-unused-parameter"]
+    if SANITIZE:
+        # Python's own CFLAGS carry -fwrapv (CPython needs it), which defines signed overflow and
+        # so hides it from UBSan; csrc/ is plain C meant for any build, so it is checked without.
+        CFLAGS += [*SANITIZE_FLAGS, "-fno-wrapv"]
+        LDFLAGS += SANITIZE_FLAGS
 
-MACROS = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
+# LA_DEBUG is always defined (0 or 1), so C and Cython (`if LA_DEBUG:`) test it as a value and a
+# release build compiles the debug checks out.
+MACROS = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"), ("LA_DEBUG", "1" if DEBUG else "0")]
 
 #: Shared C sources linked into every extension (CPU dispatch, Kaiser window, FP environment).
 COMMON_C = ["csrc/la_cpu.c", "csrc/la_window.c", "csrc/la_fpenv.c"]
@@ -61,6 +100,7 @@ def native_extension(name: str, c_sources: list[str]) -> Extension:
         include_dirs=["csrc", np.get_include()],
         define_macros=MACROS,
         extra_compile_args=CFLAGS,
+        extra_link_args=LDFLAGS,
         libraries=[] if sys.platform == "win32" else ["m"],
     )
 
@@ -71,6 +111,5 @@ setup(
     ext_modules=cythonize(
         extensions,
         compiler_directives=CYTHON_DIRECTIVES,
-        compile_time_env={"LA_DEBUG": DEBUG},
     ),
 )

@@ -4,17 +4,23 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import Self, disjoint_base
 
 NATIVE_RATES_HZ: tuple[int, ...]
 MAX_CHANNELS: int
 MAX_STREAM_DELAY_MS: int
 
+@disjoint_base
 class ApmCore:
-    sample_rate: int
-    num_channels: int
-    hop: int
-    def __init__(
-        self,
+    @property
+    def sample_rate(self) -> int: ...
+    @property
+    def num_channels(self) -> int: ...
+    @property
+    def hop(self) -> int: ...
+    # The arguments go to __cinit__ (the type's tp_new): stubtest checks them as __new__'s.
+    def __new__(
+        cls,
         sample_rate: int,
         num_channels: int,
         high_pass_filter: bool,
@@ -26,7 +32,7 @@ class ApmCore:
         agc_max_noise_out_dbfs: float,
         echo_cancellation: bool = ...,
         aec_tail_ms: int = ...,
-    ) -> None: ...
+    ) -> Self: ...
     def set_stream_delay_ms(self, delay_ms: int) -> None: ...
     @property
     def delay_samples(self) -> int: ...

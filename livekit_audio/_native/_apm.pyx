@@ -43,6 +43,7 @@ from livekit_audio._native._csrc cimport (
     LA_APM_NUM_NATIVE_RATES,
     la_apm_native_rates_hz,
 )
+from livekit_audio._native._debug cimport check_whole_frames
 from livekit_audio._native._status cimport check_status
 
 
@@ -113,6 +114,7 @@ cdef class ApmCore:
         try:
             PyObject_GetBuffer(data, &view, PyBUF_SIMPLE | PyBUF_WRITABLE)
             try:
+                check_whole_frames(view.len, 2 * self.num_channels, "process_capture")
                 n_frames = view.len // (2 * self.num_channels)
                 with nogil:
                     rc = la_apm_process_capture(self.apm, <int16_t *>view.buf, n_frames)
@@ -131,6 +133,7 @@ cdef class ApmCore:
         try:
             PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
             try:
+                check_whole_frames(view.len, 2 * num_channels, "process_render")
                 n_frames = view.len // (2 * num_channels)
                 with nogil:
                     rc = la_apm_process_render(self.apm, <const int16_t *>view.buf, n_frames,
@@ -218,6 +221,7 @@ def process_capture_batch(cores, buffers):
             entered += 1
             PyObject_GetBuffer(buffers[i], &views[i], PyBUF_SIMPLE | PyBUF_WRITABLE)
             acquired += 1
+            check_whole_frames(views[i].len, 2 * core.num_channels, "process_capture_batch")
             apms[i] = core.apm
             data[i] = <int16_t *>views[i].buf
             counts[i] = views[i].len // (2 * core.num_channels)

@@ -16,6 +16,7 @@ from livekit_audio._native._csrc cimport (
     la_ulaw_decode,
     la_ulaw_encode,
 )
+from livekit_audio._native._debug cimport check_whole_frames
 from livekit_audio._native._status cimport check_status
 
 
@@ -33,6 +34,7 @@ cdef int _encode(Law law, object inp, object out) except -1:
     try:
         PyObject_GetBuffer(out, &ob, PyBUF_SIMPLE | PyBUF_WRITABLE)
         try:
+            check_whole_frames(ib.len, 2, "G.711 encode: inp")
             n = ib.len // 2
             if ob.len < n:
                 raise ValueError(f"output holds {ob.len} codes, expected at least {n}")

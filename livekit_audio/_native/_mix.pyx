@@ -24,6 +24,7 @@ from livekit_audio._native._csrc cimport (
     la_mix_s16,
     la_status,
 )
+from livekit_audio._native._debug cimport check_whole_frames
 from livekit_audio._native._status cimport check_status
 
 MAX_INPUTS = LA_MAX_MIX_INPUTS
@@ -85,6 +86,7 @@ def mix(inputs, gains, out):
             gp = g
         PyObject_GetBuffer(out, &ob, PyBUF_SIMPLE | PyBUF_WRITABLE)
         try:
+            check_whole_frames(ob.len, 2, "mix: out")
             n_samples = ob.len // 2
             for i in range(n):
                 PyObject_GetBuffer(seq[i], &bufs[i], PyBUF_SIMPLE)

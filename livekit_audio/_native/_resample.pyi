@@ -4,6 +4,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import disjoint_base
 
 FORMAT_S16: int
 FORMAT_F32: int
@@ -19,11 +20,16 @@ def fp_control_word() -> int: ...
 def set_fp_control_word(word: int) -> None: ...
 def dot_generic(h: npt.NDArray[np.float32], x: npt.NDArray[np.float32]) -> float: ...
 
+@disjoint_base
 class PolyphaseFilter:
-    coefficients: npt.NDArray[np.float32]
-    passband_edge: float
-    stopband_edge: float
-    stopband_atten_db: float
+    @property
+    def coefficients(self) -> npt.NDArray[np.float32]: ...
+    @property
+    def passband_edge(self) -> float: ...
+    @property
+    def stopband_edge(self) -> float: ...
+    @property
+    def stopband_atten_db(self) -> float: ...
     def __init__(
         self,
         input_rate: int,
@@ -43,8 +49,10 @@ class PolyphaseFilter:
     @property
     def kaiser_beta(self) -> float: ...
 
+@disjoint_base
 class StreamState:
-    filter: PolyphaseFilter
+    @property
+    def filter(self) -> PolyphaseFilter: ...
     def __init__(self, filter: PolyphaseFilter, num_channels: int) -> None: ...
     @property
     def total_in(self) -> int: ...

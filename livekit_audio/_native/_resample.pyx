@@ -43,6 +43,7 @@ from livekit_audio._native._csrc cimport (
     la_sample_format,
     la_status,
 )
+from livekit_audio._native._debug cimport check_whole_frames
 from livekit_audio._native._status cimport check_status
 
 FORMAT_S16 = <int>LA_FORMAT_S16
@@ -208,6 +209,8 @@ cdef class StreamState:
             try:
                 PyObject_GetBuffer(dst, &db, PyBUF_SIMPLE | PyBUF_WRITABLE)
                 try:
+                    check_whole_frames(sb.len, frame_bytes, "StreamState.process: src")
+                    check_whole_frames(db.len, frame_bytes, "StreamState.process: dst")
                     with nogil:
                         rc = la_resampler_process(&self.st, sb.buf, sb.len // frame_bytes, db.buf,
                                                   db.len // frame_bytes, <la_sample_format>fmt,
@@ -231,6 +234,7 @@ cdef class StreamState:
         try:
             PyObject_GetBuffer(dst, &db, PyBUF_SIMPLE | PyBUF_WRITABLE)
             try:
+                check_whole_frames(db.len, frame_bytes, "StreamState.flush: dst")
                 with nogil:
                     rc = la_resampler_flush(&self.st, db.buf, db.len // frame_bytes,
                                             <la_sample_format>fmt, &written)
