@@ -45,7 +45,10 @@ from livekit_audio.audio_frame import AudioFrame, frame_layout, frame_of, frame_
 from livekit_audio.convert import StreamConverter
 from livekit_audio.frame_processor import FrameProcessor
 from livekit_audio.integrations import _rtc_hook
-from livekit_audio.rtc.audio_stream import AudioStream
+from livekit_audio.rtc.audio_stream import (
+    RTC_STREAM_RATE_HZ,  # noqa: F401 (re-exported)
+    AudioStream,
+)
 
 if TYPE_CHECKING:
     import concurrent.futures
@@ -62,10 +65,6 @@ __all__ = [
 ]
 
 _rtc_hook.install()
-
-#: The rate we ask ``rtc.AudioStream`` for when our stream reads an rtc track: WebRTC's own
-#: (Opus decodes at 48 kHz), so LiveKit does not resample and ours does the conversion.
-RTC_STREAM_RATE_HZ = 48000
 
 
 def to_rtc_frame(frame: Any) -> rtc.AudioFrame:
@@ -178,11 +177,8 @@ def stream_from_rtc_track(
             "track must be a livekit.rtc.LocalAudioTrack or RemoteAudioTrack, got "
             f"{type(track).__name__}"
         )
-    source = rtc.AudioStream(
-        track, sample_rate=RTC_STREAM_RATE_HZ, num_channels=num_channels, loop=loop
-    )
-    return AudioStream.from_frames(
-        source,
+    return AudioStream(  # reads the rtc track through LiveKit's stream (rtc/audio_stream.py)
+        cast(Any, track),
         sample_rate=sample_rate,
         num_channels=num_channels,
         frame_size_ms=frame_size_ms,
