@@ -90,26 +90,52 @@ NATIVE_MODULES = {
         "csrc/la_band.c",
         "csrc/la_fft.c",
     ],
+    "_filter": ["csrc/la_filter_host.c"],
 }
+
+#: The package's own filter plug-ins (issue 12): shared libraries that export
+#: la_filter_plugin_entry (livekit_audio/include/livekit_audio/filter_plugin.h), not Python
+#: modules; livekit_audio.filters finds them next to itself and loads them as AudioFilters.
+#: Each dlopens its vendor library at run time, so the wheel carries none.
+FILTER_PLUGINS: dict[str, list[str]] = {}
+
+#: Where the plug-in ABI header lives (installed with the package; see get_include()).
+PLUGIN_INCLUDE = "livekit_audio/include"
 
 
 def native_extension(name: str, c_sources: list[str]) -> Extension:
     return Extension(
         f"livekit_audio._native.{name}",
         [f"livekit_audio/_native/{name}.pyx", *c_sources, *COMMON_C],
-        include_dirs=["csrc", np.get_include()],
+        include_dirs=["csrc", PLUGIN_INCLUDE, np.get_include()],
         define_macros=MACROS,
         extra_compile_args=CFLAGS,
         extra_link_args=LDFLAGS,
-        libraries=[] if sys.platform == "win32" else ["m"],
+        libraries=[] if sys.platform == "win32" else ["m", "dl"],
+    )
+
+
+def filter_plugin(name: str, c_sources: list[str]) -> Extension:
+    # build_ext links an Extension as a plain shared library; export_symbols replaces the
+    # PyInit_ symbol it would export on Windows.
+    return Extension(
+        f"livekit_audio.filters.{name}",
+        c_sources,
+        include_dirs=[PLUGIN_INCLUDE, "csrc/plugins"],
+        extra_compile_args=[*CFLAGS, "-fvisibility=hidden"] if sys.platform != "win32" else CFLAGS,
+        extra_link_args=LDFLAGS,
+        export_symbols=["la_filter_plugin_entry"],
+        libraries=[] if sys.platform == "win32" else ["dl", "m"],
     )
 
 
 extensions = [native_extension(name, sources) for name, sources in NATIVE_MODULES.items()]
+plugins = [filter_plugin(name, sources) for name, sources in FILTER_PLUGINS.items()]
 
 setup(
     ext_modules=cythonize(
         extensions,
         compiler_directives=CYTHON_DIRECTIVES,
-    ),
+    )
+    + plugins,
 )

@@ -12,8 +12,16 @@ from livekit_audio.apm import (
     process_batch,
 )
 from livekit_audio.apm_processor import ApmProcessor, ApmStage
+from livekit_audio.audio_filter import (
+    PLUGIN_ABI_VERSION,
+    AudioFilter,
+    FilterError,
+    FilterInstance,
+    get_include,
+)
 from livekit_audio.audio_frame import AudioFrame, combine_audio_frames
 from livekit_audio.convert import StreamConverter
+from livekit_audio.filter_processor import FilterProcessor
 from livekit_audio.frame_chunker import FrameChunker
 from livekit_audio.frame_processor import FrameProcessor, NoiseCancellationOptions
 from livekit_audio.integrations import _rtc_hook
@@ -67,6 +75,7 @@ __all__ = [
     "ApmProcessor",
     "ApmStage",
     "ApmStats",
+    "AudioFilter",
     "AudioFrame",
     "AudioFrameEvent",
     "AudioMixer",
@@ -81,6 +90,9 @@ __all__ = [
     "ConnectError",
     "ConnectionState",
     "DisconnectReason",
+    "FilterError",
+    "FilterInstance",
+    "FilterProcessor",
     "FrameChunker",
     "LocalAudioTrack",
     "LocalParticipant",
@@ -93,6 +105,7 @@ __all__ = [
     "FrameProcessor",
     "GainProcessor",
     "LivekitAudioError",
+    "PLUGIN_ABI_VERSION",
     "QUALITY_SPECS",
     "__version__",
     "Participant",
@@ -110,6 +123,7 @@ __all__ = [
     "TrackSource",
     "UnpublishTrackError",
     "combine_audio_frames",
+    "get_include",
     "mix_frames",
     "process_batch",
     "resample",

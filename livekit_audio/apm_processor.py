@@ -17,10 +17,10 @@ import numpy as np
 
 from livekit_audio._log import logger
 from livekit_audio.apm import AudioProcessingModule, _check_layout
-from livekit_audio.audio_frame import AudioFrame, frame_layout, frame_samples, own_frame_view
+from livekit_audio.audio_frame import AudioFrame, frame_layout, own_frame_view
 from livekit_audio.frame_chunker import FrameChunker
 from livekit_audio.frame_processor import FrameProcessor
-from livekit_audio.processors import _frame_like
+from livekit_audio.processors import _deliver, _Realigner
 
 __all__ = ["ApmProcessor", "ApmStage"]
 
@@ -121,31 +121,6 @@ class _TenMsRunner:
         return out, real
 
 
-def _deliver(frame: Any, processed: np.ndarray) -> Any:
-    """The frame :meth:`ApmProcessor._process` returns for ``frame``, holding ``processed``.
-
-    Parameters
-    ----------
-    frame : AudioFrame or frame-like
-        The input frame.
-    processed : numpy.ndarray, int16
-        Shape ``(frame.samples_per_channel, frame.num_channels)``.
-
-    Returns
-    -------
-    frame-like
-        A new :class:`AudioFrame` for ours; ``frame`` itself, overwritten, for another
-        writable frame type; a new frame of its type (or ours) for a read-only one.
-    """
-    if type(frame) is AudioFrame:
-        return AudioFrame.from_ndarray(np.ascontiguousarray(processed), frame.sample_rate)
-    samples = frame_samples(frame)
-    if samples.readonly:
-        return _frame_like(frame, bytearray(processed.tobytes()))
-    np.frombuffer(samples, np.int16)[:] = processed.reshape(-1)
-    return frame
-
-
 class ApmProcessor(FrameProcessor[AudioFrame]):
     """Echo cancellation, noise suppression, high-pass filter and AGC as an AudioStream frame
     processor.
@@ -187,8 +162,7 @@ class ApmProcessor(FrameProcessor[AudioFrame]):
         self._runner = _TenMsRunner(_module(apm, options))
         self._enabled = True
         self._closed = False
-        self._fifo: np.ndarray | None = None
-        self._lead = 0
+        self._align: _Realigner | None = None
 
     @property
     def apm(self) -> AudioProcessingModule:
@@ -222,7 +196,7 @@ class ApmProcessor(FrameProcessor[AudioFrame]):
         """Samples by which output lags input: the module's delay plus the re-chunking lead
         (``hop - gcd(frame size, hop)``, 0 for whole 10 ms frames). 0 before the first frame.
         """
-        lead = 0 if self._fifo is None else self._lead
+        lead = 0 if self._align is None else self._align.lead
         return self.apm.delay_samples + lead
 
     @property
@@ -250,20 +224,14 @@ class ApmProcessor(FrameProcessor[AudioFrame]):
             raise RuntimeError("ApmProcessor is closed")
         rate, channels, size = frame_layout(frame)
         _check_layout(rate, channels, what="ApmProcessor._process", max_channels=2)
-        hop = rate // 100
-        fifo = self._fifo
-        if fifo is None or fifo.shape[1] != channels:
+        align = self._align
+        if align is None or align.num_channels != channels:
             # Leading silence so frames of this size are always covered: after k frames,
             # k*size mod hop samples are still waiting in the chunker, at most hop - gcd.
-            fifo = np.zeros((hop - math.gcd(size, hop), channels), np.int16)
-            self._lead = len(fifo)
-        processed = self._runner.push(frame)
-        if processed:
-            fifo = np.concatenate([fifo, *processed])
-        if len(fifo) < size:  # a new frame-size pattern: pad once more rather than stall
-            fifo = np.concatenate([np.zeros((size - len(fifo), channels), np.int16), fifo])
-        self._fifo = fifo[size:]
-        return cast(AudioFrame, _deliver(frame, fifo[:size]))
+            hop = rate // 100
+            align = self._align = _Realigner(channels, hop - math.gcd(size, hop))
+        processed = align.take(self._runner.push(frame), size)
+        return cast(AudioFrame, _deliver(frame, processed))
 
     def _in_place_module(self, frame: AudioFrame) -> AudioProcessingModule | None:
         """AudioStream's hook: the module that may process ``frame`` in place, or None.
@@ -282,12 +250,12 @@ class ApmProcessor(FrameProcessor[AudioFrame]):
         if self._closed:
             raise RuntimeError("ApmProcessor is closed")
         runner = self._runner
-        fifo = self._fifo
+        align = self._align
         chunker = runner._chunker
         view = own_frame_view(frame)
         if (
             view is None
-            or (fifo is not None and len(fifo))
+            or (align is not None and align.held)
             or (chunker is not None and chunker.pending_samples)
             or runner.reverse_blocks is not None
         ):
@@ -295,14 +263,13 @@ class ApmProcessor(FrameProcessor[AudioFrame]):
         samples, rate, channels, count = view
         if samples.readonly or rate < 100 or count % (rate // 100):
             return None
-        if fifo is None or fifo.shape[1] != channels:
-            self._fifo = np.zeros((0, channels), np.int16)  # as _process would
-            self._lead = 0
+        if align is None or align.num_channels != channels:
+            self._align = _Realigner(channels, 0)  # as _process would
         return runner.apm
 
     def _close(self) -> None:
         self._closed = True
-        self._fifo = None
+        self._align = None
 
 
 class ApmStage:

@@ -76,9 +76,10 @@ class NoiseCancellationOptions:
 
     Notes
     -----
-    Exported for API parity. Our :class:`~livekit_audio.AudioStream` does not load filter
-    modules yet (it raises ``TypeError`` for this type): pass a :class:`FrameProcessor` such
-    as :class:`~livekit_audio.ApmProcessor`.
+    Passed as ``AudioStream(..., noise_cancellation=NoiseCancellationOptions(module_id,
+    options))``, it runs the :class:`~livekit_audio.AudioFilter` loaded under ``module_id``
+    (``AudioFilter.processor(**options)``); the stream raises ``KeyError`` if none is.
+    ``livekit.rtc.NoiseCancellationOptions`` is accepted the same way.
     """
 
     module_id: str

@@ -77,6 +77,72 @@ def _frame_like(frame: Any, data: bytearray) -> Any:
     return wrap_samples(memoryview(data).cast("h"), rate, channels, count)
 
 
+def _deliver(frame: Any, processed: np.ndarray) -> Any:
+    """The frame :meth:`ApmProcessor._process` returns for ``frame``, holding ``processed``.
+
+    Parameters
+    ----------
+    frame : AudioFrame or frame-like
+        The input frame.
+    processed : numpy.ndarray, int16
+        Shape ``(frame.samples_per_channel, frame.num_channels)``.
+
+    Returns
+    -------
+    frame-like
+        A new :class:`AudioFrame` for ours; ``frame`` itself, overwritten, for another
+        writable frame type; a new frame of its type (or ours) for a read-only one.
+    """
+    if type(frame) is AudioFrame:
+        return AudioFrame.from_ndarray(np.ascontiguousarray(processed), frame.sample_rate)
+    samples = frame_samples(frame)
+    if samples.readonly:
+        return _frame_like(frame, bytearray(processed.tobytes()))
+    np.frombuffer(samples, np.int16)[:] = processed.reshape(-1)
+    return frame
+
+
+class _Realigner:
+    """Output frames of the input's sizes from a stream processed in blocks of other sizes.
+
+    A processor that runs its engine on fixed blocks (10 ms for the APM, a plug-in's frame)
+    gets processed samples in bursts; :meth:`take` queues them and hands back exactly the
+    size of the frame that came in. ``lead`` samples of silence go first, so that with a
+    well-chosen lead every later frame is covered; if one is not (a new frame-size pattern),
+    silence is added once more at the front rather than stalling, and ``lead`` grows by it.
+
+    Parameters
+    ----------
+    num_channels : int
+        Interleaved channels of every block.
+    lead : int
+        Samples per channel of silence queued before the first processed sample.
+    """
+
+    def __init__(self, num_channels: int, lead: int) -> None:
+        self.num_channels = num_channels
+        self.lead = lead
+        self._fifo = np.zeros((lead, num_channels), np.int16)
+
+    @property
+    def held(self) -> int:
+        """Samples per channel queued and not yet handed back."""
+        return len(self._fifo)
+
+    def take(self, blocks: list[np.ndarray], size: int) -> np.ndarray:
+        """Queue ``blocks`` (int16, ``(n, num_channels)`` each) and return the next ``size``
+        samples per channel, shape ``(size, num_channels)``."""
+        fifo = self._fifo
+        if blocks:
+            fifo = np.concatenate([fifo, *blocks])
+        if len(fifo) < size:
+            short = size - len(fifo)
+            fifo = np.concatenate([np.zeros((short, self.num_channels), np.int16), fifo])
+            self.lead += short
+        self._fifo = fifo[size:]
+        return fifo[:size]
+
+
 def _linear(gain_db: float) -> float:
     if gain_db == -math.inf:
         return 0.0

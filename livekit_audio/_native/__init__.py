@@ -12,7 +12,7 @@ import importlib.machinery
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
-_MODULES = ("_apm", "_g711", "_mix", "_resample")
+_MODULES = ("_apm", "_filter", "_g711", "_mix", "_resample")
 
 
 def _missing() -> list[str]:

@@ -27,6 +27,7 @@ import numpy as np
 from livekit_audio._aio import QueueClosed, RingQueue, resolve_loop, spawn
 from livekit_audio._log import logger
 from livekit_audio.apm_processor import ApmProcessor
+from livekit_audio.audio_filter import get_filter
 from livekit_audio.audio_frame import (
     AudioFrame,
     _check_positive_int,
@@ -37,7 +38,7 @@ from livekit_audio.audio_frame import (
     wrap_samples,
 )
 from livekit_audio.convert import StreamConverter
-from livekit_audio.frame_processor import FrameProcessor
+from livekit_audio.frame_processor import FrameProcessor, NoiseCancellationOptions
 from livekit_audio.resampler import _check_channels, _check_rate
 from livekit_audio.rtc._dispatch import open_batch
 from livekit_audio.rtc.track import RemoteAudioTrack, Track, TrackSource
@@ -579,6 +580,15 @@ _POSITIONAL = (
 )
 
 
+def _is_nc_options(value: Any) -> bool:
+    """Ours or ``livekit.rtc.NoiseCancellationOptions`` (same two fields)."""
+    return isinstance(value, NoiseCancellationOptions) or (
+        type(value).__name__ == "NoiseCancellationOptions"
+        and isinstance(getattr(value, "module_id", None), str)
+        and isinstance(getattr(value, "options", None), (dict, type(None)))
+    )
+
+
 class AudioStream:
     """Asynchronous iterator over a track's audio, converted and optionally processed.
 
@@ -607,9 +617,12 @@ class AudioStream:
         ``0`` (default): unbounded queue. ``> 0``: at most ``capacity`` frames wait for the
         reader (and at most ``capacity`` for conversion); when full the oldest frame is dropped
         and counted in ``stats.frames_dropped``.
-    noise_cancellation : FrameProcessor or None
+    noise_cancellation : FrameProcessor, NoiseCancellationOptions or None
         Applied to each frame after conversion. It receives the track's room metadata and
-        credentials through its ``_on_*`` hooks.
+        credentials through its ``_on_*`` hooks. A ``NoiseCancellationOptions(module_id,
+        options)`` (ours or ``livekit.rtc``'s) runs the :class:`~livekit_audio.AudioFilter`
+        loaded under ``module_id`` with ``options`` (``AudioFilter.processor(**options)``),
+        owned and closed by the stream.
     auto_close_noise_cancellation : bool
         Whether :meth:`aclose` closes the processor (default True here, False with
         :meth:`from_track`). Leave it False for a processor shared by several streams.
@@ -624,6 +637,8 @@ class AudioStream:
 
     Raises
     ------
+    KeyError
+        If a ``NoiseCancellationOptions`` names a module id no AudioFilter was loaded under.
     TypeError
         On a non-track, a non-FrameProcessor ``noise_cancellation``, a non-executor, a
         non-loop ``loop``, or non-int sizes.
@@ -712,7 +727,7 @@ class AudioStream:
         sample_rate: int = 48000,
         num_channels: int = 1,
         frame_size_ms: int | None = None,
-        noise_cancellation: FrameProcessor[AudioFrame] | None = None,
+        noise_cancellation: FrameProcessor[AudioFrame] | NoiseCancellationOptions | None = None,
         auto_close_noise_cancellation: bool = True,
         *,
         processor_executor: concurrent.futures.Executor | None = None,
@@ -763,9 +778,16 @@ class AudioStream:
             raise TypeError(f"capacity must be an int, got {type(capacity).__name__}")
         if capacity < 0:
             raise ValueError(f"capacity must be >= 0 (0 = unbounded), got {capacity}")
+        if _is_nc_options(noise_cancellation):
+            # A loaded AudioFilter by module id, as LiveKit: the stream owns the processor.
+            noise_cancellation = get_filter(noise_cancellation.module_id).processor(
+                **dict(noise_cancellation.options or {})
+            )
+            auto_close = True
         if noise_cancellation is not None and not isinstance(noise_cancellation, FrameProcessor):
             raise TypeError(
-                "noise_cancellation must be a livekit_audio.FrameProcessor or None, got "
+                "noise_cancellation must be a livekit_audio.FrameProcessor, a "
+                "NoiseCancellationOptions or None, got "
                 f"{type(noise_cancellation).__name__}"
             )
         if executor is not None and not isinstance(executor, concurrent.futures.Executor):
@@ -811,7 +833,7 @@ class AudioStream:
         num_channels: int = 1,
         frame_size_ms: int | None = None,
         capacity: int = 0,
-        noise_cancellation: FrameProcessor[AudioFrame] | None = None,
+        noise_cancellation: FrameProcessor[AudioFrame] | NoiseCancellationOptions | None = None,
         auto_close_noise_cancellation: bool = False,
         processor_executor: concurrent.futures.Executor | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
@@ -845,7 +867,7 @@ class AudioStream:
         num_channels: int = 1,
         frame_size_ms: int | None = None,
         capacity: int = 0,
-        noise_cancellation: FrameProcessor[AudioFrame] | None = None,
+        noise_cancellation: FrameProcessor[AudioFrame] | NoiseCancellationOptions | None = None,
         auto_close_noise_cancellation: bool = True,
         processor_executor: concurrent.futures.Executor | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
@@ -911,7 +933,7 @@ class AudioStream:
         num_channels: int = 1,
         frame_size_ms: int | None = None,
         capacity: int = 0,
-        noise_cancellation: FrameProcessor[AudioFrame] | None = None,
+        noise_cancellation: FrameProcessor[AudioFrame] | NoiseCancellationOptions | None = None,
         auto_close_noise_cancellation: bool = True,
         processor_executor: concurrent.futures.Executor | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
