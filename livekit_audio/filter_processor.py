@@ -24,7 +24,7 @@ from livekit_audio.processors import _deliver, _Realigner
 if TYPE_CHECKING:
     from livekit_audio.audio_filter import FilterInstance
 
-__all__ = ["FilterProcessor"]
+__all__ = ["FilterProcessor", "FilterStage"]
 
 
 def _inner_rate(rate: int, rates: Sequence[int]) -> int:
@@ -197,3 +197,91 @@ class FilterProcessor(FrameProcessor[AudioFrame]):
 
     def __repr__(self) -> str:
         return f"FilterProcessor({self._name!r}, enabled={self._enabled})"
+
+
+class FilterStage:
+    """Offline pipeline stage over a :class:`FilterProcessor`: its delay removed, so the
+    output lines up with the input and has exactly its length (as
+    :class:`~livekit_audio.ApmStage` for the APM; ``livekit-audio process --denoise``).
+
+    ``push(frame)`` returns the processed frames now available (the first
+    :attr:`FilterProcessor.delay_samples` samples are dropped); ``flush()`` feeds silence
+    until every input sample has come out, trims to the input's length and makes the stage
+    ready for a new stream.
+
+    Parameters
+    ----------
+    processor : FilterProcessor
+        The filter to run (e.g. ``livekit_audio.filters.deepfilternet()``). The stage owns
+        it from here on (:meth:`close` closes it).
+
+    Raises
+    ------
+    TypeError
+        If ``processor`` is not a FilterProcessor.
+    """
+
+    def __init__(self, processor: FilterProcessor) -> None:
+        if not isinstance(processor, FilterProcessor):
+            raise TypeError(
+                f"processor must be a livekit_audio.FilterProcessor, got {type(processor).__name__}"
+            )
+        self.processor = processor
+        self._to_skip: int | None = None
+        self._delay = 0
+        self._layout: tuple[int, int] | None = None
+        self._samples_in = 0
+        self._samples_out = 0
+
+    def _emit(self, frame: AudioFrame, limit: int | None = None) -> list[AudioFrame]:
+        delay = self.processor.delay_samples
+        if self._to_skip is None:
+            self._to_skip = delay
+        elif delay > self._delay:
+            # A new frame-size pattern made the processor lead with more silence; it sits
+            # at the start of this frame: drop it too.
+            self._to_skip += delay - self._delay
+        self._delay = delay
+        block = frame.to_ndarray()
+        if self._to_skip:
+            skip = min(self._to_skip, len(block))
+            block = block[skip:]
+            self._to_skip -= skip
+        if limit is not None:
+            block = block[: max(0, limit - self._samples_out)]
+        if not len(block):
+            return []
+        self._samples_out += len(block)
+        return [AudioFrame.from_ndarray(np.ascontiguousarray(block), frame.sample_rate)]
+
+    def push(self, frame: AudioFrame) -> list[AudioFrame]:
+        """Filter one frame of any size; returns the aligned output now available.
+
+        Raises
+        ------
+        ValueError, FilterError, TypeError
+            As :meth:`FilterProcessor._process`.
+        """
+        rate, channels, size = frame_layout(frame)
+        self._layout = (rate, channels)
+        out = self.processor._process(frame)
+        self._samples_in += size
+        return self._emit(out)
+
+    def flush(self) -> list[AudioFrame]:
+        """Drain the filter's delay line; the output then has the input's exact length."""
+        out: list[AudioFrame] = []
+        if self._layout is not None:
+            rate, channels = self._layout
+            hop = max(1, rate // 100)
+            while self._samples_out < self._samples_in:
+                silence = AudioFrame.create(rate, channels, hop)
+                out += self._emit(self.processor._process(silence), limit=self._samples_in)
+        self._to_skip = None
+        self._layout = None
+        self._samples_in = self._samples_out = 0
+        return out
+
+    def close(self) -> None:
+        """Close the processor (its plug-in instance)."""
+        self.processor._close()

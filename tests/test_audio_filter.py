@@ -460,3 +460,29 @@ def test_loop_is_not_needed_for_processing(example: AudioFilter) -> None:
     proc = example.processor()
     out = proc._process(la.AudioFrame.create(48000, 1, 480))
     assert out.samples_per_channel == 480
+
+
+@pytest.mark.parametrize(("rate", "size"), [(48000, 480), (22050, 441), (16000, 512)])
+def test_stage_output_is_aligned_and_exactly_as_long(
+    example: AudioFilter, rate: int, size: int
+) -> None:
+    from livekit_audio.filter_processor import FilterStage
+
+    stage = FilterStage(example.processor(gain_db=0.0))
+    x = _speechlike(rate + 123, rate, top_hz=0.4 * min(rate, 24000))
+    out = []
+    for i in range(0, len(x), size):
+        out += stage.push(la.AudioFrame.from_ndarray(x[i : i + size], rate))
+    out += stage.flush()
+    y = np.concatenate([f.to_ndarray()[:, 0] for f in out])
+    assert len(y) == len(x)
+    if rate in example.sample_rates_hz:
+        np.testing.assert_array_equal(y, x)  # gain 0 dB at a native rate: the identity
+    else:
+        err = y.astype(float) - x
+        body = slice(rate // 10, len(x) - rate // 10)
+        snr_db = 10 * np.log10(np.sum(x[body].astype(float) ** 2) / np.sum(err[body] ** 2))
+        assert snr_db > 30.0  # aligned to the sample: a one-sample slip would be ~10 dB
+    with pytest.raises(TypeError, match="FilterProcessor"):
+        FilterStage(object())  # type: ignore[arg-type]
+    stage.close()
