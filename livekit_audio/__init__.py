@@ -52,6 +52,7 @@ from livekit_audio.rtc.room import (
     RoomOptions,
 )
 from livekit_audio.rtc.room_server import LocalRoomServer
+from livekit_audio.rtc.synchronizer import AVSynchronizer
 from livekit_audio.rtc.track import (
     AudioTrack,
     LocalAudioTrack,
@@ -65,6 +66,10 @@ from livekit_audio.rtc.track_publication import (
     RemoteTrackPublication,
     TrackPublication,
 )
+from livekit_audio.rtc.video_frame import VideoBufferType, VideoFrame, VideoRotation
+from livekit_audio.rtc.video_source import VideoSource
+from livekit_audio.rtc.video_stream import VideoFrameEvent, VideoStream
+from livekit_audio.rtc.video_track import LocalVideoTrack
 from livekit_audio.sine_wave import sine_wave_generator
 
 _rtc_hook.install()  # our FrameProcessors count as livekit.rtc ones once livekit is imported
@@ -72,6 +77,7 @@ _rtc_hook.install()  # our FrameProcessors count as livekit.rtc ones once liveki
 __version__ = "0.1.0"
 
 __all__ = [
+    "AVSynchronizer",
     "ApmProcessor",
     "ApmStage",
     "ApmStats",
@@ -98,6 +104,7 @@ __all__ = [
     "LocalParticipant",
     "LocalRoomServer",
     "LocalTrackPublication",
+    "LocalVideoTrack",
     "NoiseSuppressionLevel",
     "AudioResampler",
     "AudioResamplerQuality",
@@ -122,6 +129,12 @@ __all__ = [
     "TrackPublishOptions",
     "TrackSource",
     "UnpublishTrackError",
+    "VideoBufferType",
+    "VideoFrame",
+    "VideoFrameEvent",
+    "VideoRotation",
+    "VideoSource",
+    "VideoStream",
     "combine_audio_frames",
     "get_include",
     "mix_frames",

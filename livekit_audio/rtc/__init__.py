@@ -1,4 +1,4 @@
-"""The room model and the streaming layer: ``livekit.rtc``'s audio surface, in process.
+"""The room model and the streaming layer: ``livekit.rtc``'s audio surface (plus an avatar's video).
 
 Where a frame goes, one module per step (each imports only those above it):
 
@@ -14,6 +14,15 @@ Where a frame goes, one module per step (each imports only those above it):
    (:class:`~livekit_audio.StreamConverter`), runs its processor (in place and batched with
    every other stream due in the same dispatch) and queues it for its reader
    (:class:`~livekit_audio._aio.RingQueue`), the only task woken per frame.
+
+Video, for an avatar's lip-synced picture (local only: the room carries audio), the same way:
+
+6. :mod:`.video_frame` -- ``VideoFrame`` (RGBA or I420 bytes, validated; no conversion).
+7. :mod:`.video_source` -- ``VideoSource.capture_frame`` hands an immutable copy at once to
+   :mod:`.video_track`'s ``LocalVideoTrack``, which hands it to each of its
+   :mod:`.video_stream` ``VideoStream`` readers (a ``RingQueue`` each).
+8. :mod:`.synchronizer` -- ``AVSynchronizer`` pushes audio into an ``AudioSource`` and
+   releases video to a ``VideoSource`` when that audio's playout reaches each frame's time.
 
 Every public name is re-exported by the package root (``livekit_audio.AudioStream``); this
 subpackage exists to keep the layer's modules together, not as a second import path.
@@ -38,6 +47,7 @@ from livekit_audio.rtc.room import (
     RoomOptions,
 )
 from livekit_audio.rtc.room_server import LocalRoomServer
+from livekit_audio.rtc.synchronizer import AVSynchronizer
 from livekit_audio.rtc.track import (
     AudioTrack,
     LocalAudioTrack,
@@ -51,8 +61,13 @@ from livekit_audio.rtc.track_publication import (
     RemoteTrackPublication,
     TrackPublication,
 )
+from livekit_audio.rtc.video_frame import VideoBufferType, VideoFrame, VideoRotation
+from livekit_audio.rtc.video_source import VideoSource
+from livekit_audio.rtc.video_stream import VideoFrameEvent, VideoStream
+from livekit_audio.rtc.video_track import LocalVideoTrack
 
 __all__ = [
+    "AVSynchronizer",
     "AudioFrameEvent",
     "AudioSource",
     "AudioStream",
@@ -66,6 +81,7 @@ __all__ = [
     "LocalParticipant",
     "LocalRoomServer",
     "LocalTrackPublication",
+    "LocalVideoTrack",
     "Participant",
     "PublishTrackError",
     "RemoteAudioTrack",
@@ -79,4 +95,10 @@ __all__ = [
     "TrackPublishOptions",
     "TrackSource",
     "UnpublishTrackError",
+    "VideoBufferType",
+    "VideoFrame",
+    "VideoFrameEvent",
+    "VideoRotation",
+    "VideoSource",
+    "VideoStream",
 ]

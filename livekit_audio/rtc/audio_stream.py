@@ -41,7 +41,7 @@ from livekit_audio.convert import StreamConverter
 from livekit_audio.frame_processor import FrameProcessor, NoiseCancellationOptions
 from livekit_audio.resampler import _check_channels, _check_rate
 from livekit_audio.rtc._dispatch import open_batch
-from livekit_audio.rtc.track import RemoteAudioTrack, Track, TrackSource
+from livekit_audio.rtc.track import RemoteAudioTrack, Track, TrackKind, TrackSource
 
 if TYPE_CHECKING:
     from livekit_audio.rtc.participant import Participant
@@ -734,9 +734,10 @@ class AudioStream:
     ) -> None:
         if _is_rtc_track(track):
             return  # built by __new__ over LiveKit's stream
-        if not isinstance(track, Track):
+        if not isinstance(track, Track) or track.kind != TrackKind.KIND_AUDIO:
             raise TypeError(
                 f"track must be a LocalAudioTrack or RemoteAudioTrack, got {type(track).__name__}"
+                + ("" if not isinstance(track, Track) else " (a video track: use a VideoStream)")
             )
         self._setup(
             sample_rate=sample_rate,

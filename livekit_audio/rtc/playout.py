@@ -87,7 +87,10 @@ class _Ticker:
         loop = self._loop()
         if loop is not None and not loop.is_closed():
             now = loop.time()
-            self._handle = loop.call_at((now // _TICK_S + 1) * _TICK_S, self._tick)
+            when = (now // _TICK_S + 1) * _TICK_S
+            if when <= now:  # float floor division: 0.03 // 0.01 == 2.0, so 0.03 -> 0.03
+                when += _TICK_S
+            self._handle = loop.call_at(when, self._tick)
 
     def _tick(self) -> None:
         self._handle = None

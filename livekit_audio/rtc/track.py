@@ -72,7 +72,8 @@ def _safe_call(what: str, fn: Callable[..., None], **kwargs: Any) -> None:
 
 
 class Track:
-    """Base class of audio tracks. Created by the SDK, not directly.
+    """Base class of tracks (audio here; ``LocalVideoTrack`` in :mod:`.video_track`). Created
+    by the SDK, not directly.
 
     Attributes
     ----------
@@ -81,9 +82,9 @@ class Track:
     name : str
         Track name given at creation or publication.
     kind : TrackKind
-        Always ``TrackKind.KIND_AUDIO`` here.
+        ``TrackKind.KIND_AUDIO`` for the audio tracks; ``KIND_VIDEO`` for a video track.
     muted : bool
-        Whether the track is muted (a muted track carries silence).
+        Whether the track is muted (a muted audio track carries silence).
     """
 
     def __init__(self, sid: str, name: str, *, muted: bool = False) -> None:
