@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import subprocess
 import sys
-import sysconfig
 import textwrap
 import threading
 import time
@@ -22,49 +20,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soxr
+from helpers import EXAMPLE_PLUGIN, MISBEHAVING_PLUGIN, build_plugin
 
 import livekit_audio as la
 from livekit_audio.audio_filter import AudioFilter, FilterError, get_filter, get_include
 from livekit_audio.filter_processor import FilterProcessor
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "examples" / "filter_plugin" / "gain_highpass.c"
-MISBEHAVING = ROOT / "tests" / "plugins" / "misbehaving_plugin.c"
-
-
-def _compiler() -> str:
-    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    found = shutil.which(cc) or shutil.which("cc") or shutil.which("gcc")
-    if found is None:
-        pytest.skip("no C compiler to build the test plug-ins")
-    return found
-
-
-def _build(source: Path, out: Path, *defines: str) -> Path:
-    cmd = [
-        _compiler(),
-        "-O1",
-        "-Wall",
-        "-Werror",
-        "-shared",
-        "-fPIC",
-        "-fvisibility=hidden",
-        *defines,
-        f"-I{get_include()}",
-        str(source),
-        "-o",
-        str(out),
-        "-lm",
-        "-ldl",
-    ]
-    subprocess.run(cmd, check=True, capture_output=True)
-    return out
 
 
 @pytest.fixture(scope="module")
 def plugins(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("plugins")
-    built = {"example": _build(EXAMPLE, d / "libgain_highpass.so")}
+    built = {"example": build_plugin(EXAMPLE_PLUGIN, d / "libgain_highpass.so")}
     for name, flag in [
         ("misbehaving", None),
         ("bad_abi", "-DBAD_ABI"),
@@ -76,7 +43,7 @@ def plugins(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         flags = [flag] if flag else []
         if flag == "-DNULL_PROCESS":
             flags.append("-Wno-unused-function")
-        built[name] = _build(MISBEHAVING, d / f"lib{name}.so", *flags)
+        built[name] = build_plugin(MISBEHAVING_PLUGIN, d / f"lib{name}.so", *flags)
     return built
 
 
