@@ -27,7 +27,6 @@ from livekit_audio.audio_filter import AudioFilter, FilterError, get_filter, get
 from livekit_audio.filter_processor import FilterProcessor
 
 
-
 @pytest.fixture(scope="module")
 def plugins(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("plugins")
