@@ -232,31 +232,39 @@ cdef class FilterInstance:
                               _text(self._table.last_error(self._handle)))
         raise SystemError(f"filter {what}: host status {<int>st}")
 
-    def process_s16(self, inp, out):
-        """One frame: int16 interleaved ``inp`` (exactly frame_size * num_channels samples,
-        C-contiguous) into ``out`` (same size, writable; may be ``inp``)."""
+    cdef int _process(self, object inp, object out, bint f32) except -1:
         cdef Py_buffer ib
         cdef Py_buffer ob
         cdef la_host_status st
         cdef int32_t rc = 0
         cdef size_t n = <size_t>self.frame_size * self.num_channels
+        cdef size_t item = 4 if f32 else 2
+        kind = "float32" if f32 else "int16"
         self._enter("process")
         try:
             PyObject_GetBuffer(inp, &ib, PyBUF_SIMPLE)
             try:
                 PyObject_GetBuffer(out, &ob, PyBUF_SIMPLE | PyBUF_WRITABLE)
                 try:
-                    if <size_t>ib.len != 2 * n or <size_t>ob.len != 2 * n:
+                    if <size_t>ib.len != item * n or <size_t>ob.len != item * n:
                         raise ValueError(
-                            f"filter process: expected {n} int16 samples in and out "
+                            f"filter process: expected {n} {kind} samples in and out "
                             f"({self.frame_size} per channel x {self.num_channels}), got "
-                            f"{ib.len // 2} and {ob.len // 2}"
+                            f"{ib.len // item} and {ob.len // item}"
                         )
+                    if f32 and not la_all_finite(<const float *>ib.buf, n):
+                        raise ValueError("filter process: the input holds NaN or infinity")
                     with nogil:
-                        st = la_filter_run_s16(self._table, self._handle,
-                                               <const int16_t *>ib.buf, <int16_t *>ob.buf,
-                                               self._work, self._work + n, self.frame_size,
-                                               self.num_channels, &rc)
+                        if f32:
+                            st = la_filter_run_f32(self._table, self._handle,
+                                                   <const float *>ib.buf, <float *>ob.buf,
+                                                   self._work, self.frame_size,
+                                                   self.num_channels, &rc)
+                        else:
+                            st = la_filter_run_s16(self._table, self._handle,
+                                                   <const int16_t *>ib.buf, <int16_t *>ob.buf,
+                                                   self._work, self._work + n, self.frame_size,
+                                                   self.num_channels, &rc)
                 finally:
                     PyBuffer_Release(&ob)
             finally:
@@ -265,42 +273,17 @@ cdef class FilterInstance:
             self._busy = False
         if st != LA_HOST_OK:
             self._fail(st, rc, "process")
+        return 0
+
+    def process_s16(self, inp, out):
+        """One frame: int16 interleaved ``inp`` (exactly frame_size * num_channels samples,
+        C-contiguous) into ``out`` (same size, writable; may be ``inp``)."""
+        self._process(inp, out, False)
 
     def process_f32(self, inp, out):
         """One frame: float32 interleaved ``inp`` (finite, exactly frame_size * num_channels
         samples) into ``out`` (same size, writable; may be ``inp``)."""
-        cdef Py_buffer ib
-        cdef Py_buffer ob
-        cdef la_host_status st
-        cdef int32_t rc = 0
-        cdef size_t n = <size_t>self.frame_size * self.num_channels
-        self._enter("process")
-        try:
-            PyObject_GetBuffer(inp, &ib, PyBUF_SIMPLE)
-            try:
-                PyObject_GetBuffer(out, &ob, PyBUF_SIMPLE | PyBUF_WRITABLE)
-                try:
-                    if <size_t>ib.len != 4 * n or <size_t>ob.len != 4 * n:
-                        raise ValueError(
-                            f"filter process: expected {n} float32 samples in and out "
-                            f"({self.frame_size} per channel x {self.num_channels}), got "
-                            f"{ib.len // 4} and {ob.len // 4}"
-                        )
-                    if not la_all_finite(<const float *>ib.buf, n):
-                        raise ValueError("filter process: the input holds NaN or infinity")
-                    with nogil:
-                        st = la_filter_run_f32(self._table, self._handle,
-                                               <const float *>ib.buf, <float *>ob.buf,
-                                               self._work, self.frame_size, self.num_channels,
-                                               &rc)
-                finally:
-                    PyBuffer_Release(&ob)
-            finally:
-                PyBuffer_Release(&ib)
-        finally:
-            self._busy = False
-        if st != LA_HOST_OK:
-            self._fail(st, rc, "process")
+        self._process(inp, out, True)
 
     def reset(self):
         """Back to the state just after create()."""
