@@ -17,11 +17,12 @@ from livekit_audio.audio_filter import (
     AudioFilter,
     FilterError,
     FilterInstance,
+    get_filter,
     get_include,
 )
 from livekit_audio.audio_frame import AudioFrame, combine_audio_frames
 from livekit_audio.convert import StreamConverter
-from livekit_audio.filter_processor import FilterProcessor
+from livekit_audio.filter_processor import FilterProcessor, FilterStage
 from livekit_audio.frame_chunker import FrameChunker
 from livekit_audio.frame_processor import FrameProcessor, NoiseCancellationOptions
 from livekit_audio.integrations import _rtc_hook
@@ -99,6 +100,7 @@ __all__ = [
     "FilterError",
     "FilterInstance",
     "FilterProcessor",
+    "FilterStage",
     "FrameChunker",
     "LocalAudioTrack",
     "LocalParticipant",
@@ -136,6 +138,7 @@ __all__ = [
     "VideoSource",
     "VideoStream",
     "combine_audio_frames",
+    "get_filter",
     "get_include",
     "mix_frames",
     "process_batch",

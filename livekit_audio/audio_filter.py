@@ -113,7 +113,8 @@ class AudioFilter:
     Raises
     ------
     TypeError
-        If ``module_id`` is not a str or a path is not a str/PathLike.
+        If ``module_id`` is not a str, a path is not a str/PathLike, or ``dependencies`` is
+        not a list (or tuple) of them.
     FileNotFoundError
         If ``path`` or a dependency does not exist.
     OSError
@@ -141,7 +142,15 @@ class AudioFilter:
         if not module_id:
             raise ValueError("module_id must not be empty")
         plugin_path = os.path.realpath(_check_path("filter plug-in", path))
-        deps = [] if dependencies is None else list(dependencies)
+        if dependencies is None:
+            deps: list[Any] = []
+        elif isinstance(dependencies, (list, tuple)):
+            deps = list(dependencies)
+        else:  # a str would otherwise be taken as a list of one-character paths
+            raise TypeError(
+                "dependencies must be a list of library paths or None, got "
+                f"{type(dependencies).__name__}"
+            )
         for dep in deps:
             _filter.load_dependency(_check_path("filter dependency", dep))
         with _registry_lock:
@@ -335,9 +344,43 @@ class FilterInstance:
         return out
 
     def process_into(self, samples: Any, out: Any) -> None:
-        """int16 frame ``samples`` into ``out`` (C-contiguous, ``frame_size * num_channels``
-        samples each; may be the same array): the processors' path, without checks beyond
-        sizes. Raises as :meth:`process`."""
+        """Filter one int16 frame from ``samples`` into ``out``, without allocating (the
+        processors' path).
+
+        Parameters
+        ----------
+        samples : buffer of int16 (or of bytes holding them)
+            C-contiguous, exactly ``frame_size * num_channels`` samples, interleaved.
+        out : writable buffer of int16 (or of bytes)
+            The same size; may be ``samples`` itself (filtered in place).
+
+        Raises
+        ------
+        TypeError
+            If either is not a buffer of int16 samples or bytes.
+        ValueError
+            If either is not C-contiguous or not one frame long, or ``out`` is read-only.
+        FilterError, RuntimeError
+            As :meth:`process`.
+        """
+        n = self.frame_size * self.num_channels
+        for name, buffer in (("samples", samples), ("out", out)):
+            try:
+                view = memoryview(buffer)
+            except TypeError:
+                raise TypeError(
+                    f"{name} must be a buffer of int16 samples, got {type(buffer).__name__}"
+                ) from None
+            if view.format not in ("h", "<h", "=h", "B", "b", "c"):  # int16, or raw bytes
+                raise TypeError(f"{name} must hold int16 samples, got format {view.format!r}")
+            if not view.c_contiguous:
+                raise ValueError(f"{name} must be C-contiguous")
+            if view.nbytes != 2 * n:
+                raise ValueError(
+                    f"{name} must hold one frame, {n} int16 samples, got {view.nbytes // 2}"
+                )
+            if name == "out" and view.readonly:
+                raise ValueError("out must be writable")
         self._native.process_s16(samples, out)
 
     def reset(self) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from livekit_audio._errors import FilterError
-from livekit_audio.audio_frame import AudioFrame, frame_layout, frame_samples
+from livekit_audio.audio_frame import AudioFrame, frame_layout, frame_samples, wrap_samples
 from livekit_audio.convert import StreamConverter
 from livekit_audio.frame_processor import FrameProcessor
 from livekit_audio.processors import _deliver, _Realigner
@@ -145,17 +145,17 @@ class FilterProcessor(FrameProcessor[AudioFrame]):
                 f"{channels}-channel frame; open the AudioStream with num_channels="
                 f"{self._max_channels}"
             )
-        old = self._pipe
-        self._pipe = None
-        if old is not None:
-            old.instance.close()
+        # The new layout's pipeline is built before the old one goes: a layout the plug-in
+        # or the resampler refuses leaves the current stream (and what it holds) as it was.
         instance = self._create(_inner_rate(rate, self._rates), channels)
         try:
             pipe = _Pipeline(instance, rate, channels, size)
         except BaseException:
             instance.close()
             raise
-        self._pipe = pipe
+        old, self._pipe = self._pipe, pipe
+        if old is not None:
+            old.instance.close()
         return pipe
 
     def _process(self, frame: AudioFrame) -> AudioFrame:
@@ -263,8 +263,10 @@ class FilterStage:
             As :meth:`FilterProcessor._process`.
         """
         rate, channels, size = frame_layout(frame)
-        self._layout = (rate, channels)
+        if type(frame) is not AudioFrame:  # a frame-like object: read, never written
+            frame = wrap_samples(memoryview(frame_samples(frame)), rate, channels, size)
         out = self.processor._process(frame)
+        self._layout = (rate, channels)  # only once the processor has taken the frame
         self._samples_in += size
         return self._emit(out)
 

@@ -9,6 +9,7 @@ breaking one rule of the ABI.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import subprocess
 import sys
@@ -140,10 +141,12 @@ def test_registry_rules(plugins: dict[str, Path], example: AudioFilter) -> None:
 
 
 def test_dependencies_are_loaded_first_and_global(plugins: dict[str, Path]) -> None:
-    # Before its dependency is loaded the plug-in cannot resolve the vendor symbol ...
+    # Before its dependency is loaded the plug-in cannot resolve the vendor symbol (unless
+    # another test of this process loaded a copy of the dependency already) ...
     alone = AudioFilter("test_dep_alone", plugins["misbehaving"])
-    with pytest.raises(FilterError, match="LA_FILTER_ERR_DEPENDENCY.*load the dependency"):
-        alone.create(48000, 1, need_dependency=1)
+    if not hasattr(ctypes.CDLL(None), "la_test_dependency_gain"):
+        with pytest.raises(FilterError, match="LA_FILTER_ERR_DEPENDENCY.*load the dependency"):
+            alone.create(48000, 1, need_dependency=1)
     with pytest.raises(FileNotFoundError, match="filter dependency"):
         AudioFilter("test_dep", plugins["misbehaving"], dependencies=["/no/such/lib.so"])
     # ... with it, the plug-in finds it (RTLD_GLOBAL) and uses it: gain 0.5.

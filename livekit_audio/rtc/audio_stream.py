@@ -585,7 +585,7 @@ def _is_nc_options(value: Any) -> bool:
     return isinstance(value, NoiseCancellationOptions) or (
         type(value).__name__ == "NoiseCancellationOptions"
         and isinstance(getattr(value, "module_id", None), str)
-        and isinstance(getattr(value, "options", None), (dict, type(None)))
+        and hasattr(value, "options")
     )
 
 
@@ -781,9 +781,14 @@ class AudioStream:
             raise ValueError(f"capacity must be >= 0 (0 = unbounded), got {capacity}")
         if _is_nc_options(noise_cancellation):
             # A loaded AudioFilter by module id, as LiveKit: the stream owns the processor.
-            noise_cancellation = get_filter(noise_cancellation.module_id).processor(
-                **dict(noise_cancellation.options or {})
-            )
+            options = noise_cancellation.options
+            if options is None:
+                options = {}
+            if not isinstance(options, dict) or not all(isinstance(k, str) for k in options):
+                raise TypeError(
+                    f"noise_cancellation.options must be a dict with str keys, got {options!r:.80}"
+                )
+            noise_cancellation = get_filter(noise_cancellation.module_id).processor(**options)
             auto_close = True
         if noise_cancellation is not None and not isinstance(noise_cancellation, FrameProcessor):
             raise TypeError(

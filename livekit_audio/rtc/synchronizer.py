@@ -43,14 +43,26 @@ __all__ = ["AVSynchronizer"]
 _EPSILON_S = 1e-6
 
 
-def _check_real(name: str, value: object, *, unit: str, allow_zero: bool) -> float:
-    """``value`` as a finite float, > 0 (or >= 0 with ``allow_zero``)."""
+#: Upper bounds of the synchronizer's numbers (beyond them a value is a mistake, and the
+#: queue and fps window sizes derived from them would not fit in memory).
+MAX_VIDEO_FPS = 1000.0
+MAX_QUEUE_MS = 3_600_000.0  # an hour
+MAX_TIMESTAMP_S = 1e9  # about 31 years of media time
+
+
+def _check_real(name: str, value: object, *, unit: str, allow_zero: bool, maximum: float) -> float:
+    """``value`` as a finite float, > 0 (or >= 0 with ``allow_zero``) and <= ``maximum``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number ({unit}), got {type(value).__name__}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    bound = ">= 0" if allow_zero else "> 0"
     if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name} must be a finite number {bound} ({unit}), got {value!r}")
+    if number > maximum:
+        raise ValueError(f"{name} must be <= {maximum:g} ({unit}), got {number:g}")
     return number
 
 
@@ -150,7 +162,8 @@ class AVSynchronizer:
         number.
     ValueError
         If ``video_fps`` or ``_max_delay_tolerance_ms`` is not finite and > 0, or
-        ``video_queue_size_ms`` is negative.
+        ``video_queue_size_ms`` is negative; or ``video_fps`` is above 1000, or a size in ms
+        above an hour.
 
     Notes
     -----
@@ -202,12 +215,26 @@ class AVSynchronizer:
                 f"video_source must be a livekit_audio.VideoSource, got "
                 f"{type(video_source).__name__}"
             )
-        fps = _check_real("video_fps", video_fps, unit="frames per second", allow_zero=False)
+        fps = _check_real(
+            "video_fps",
+            video_fps,
+            unit="frames per second",
+            allow_zero=False,
+            maximum=MAX_VIDEO_FPS,
+        )
         queue_ms = _check_real(
-            "video_queue_size_ms", video_queue_size_ms, unit="ms", allow_zero=True
+            "video_queue_size_ms",
+            video_queue_size_ms,
+            unit="ms",
+            allow_zero=True,
+            maximum=MAX_QUEUE_MS,
         )
         tolerance_ms = _check_real(
-            "_max_delay_tolerance_ms", _max_delay_tolerance_ms, unit="ms", allow_zero=False
+            "_max_delay_tolerance_ms",
+            _max_delay_tolerance_ms,
+            unit="ms",
+            allow_zero=False,
+            maximum=MAX_QUEUE_MS,
         )
         self._audio_source = audio_source
         self._video_source = video_source
@@ -279,7 +306,7 @@ class AVSynchronizer:
             If ``frame`` is neither audio nor video, or ``timestamp`` is not a number
             (and as ``AudioSource.capture_frame`` / :class:`~livekit_audio.VideoFrame`).
         ValueError
-            If ``timestamp`` is negative or not finite, or the frame is invalid (wrong
+            If ``timestamp`` is negative, not finite or above 1e9 s, or the frame is invalid (wrong
             sample rate or channel count for the audio source, wrong buffer size...).
         RuntimeError
             If the synchronizer is closed (before or while waiting), or used from
@@ -290,7 +317,9 @@ class AVSynchronizer:
         ts = (
             None
             if timestamp is None
-            else _check_real("timestamp", timestamp, unit="seconds", allow_zero=True)
+            else _check_real(
+                "timestamp", timestamp, unit="seconds", allow_zero=True, maximum=MAX_TIMESTAMP_S
+            )
         )
         if _is_video(frame):
             video = as_video_frame(frame)  # TypeError / ValueError for a bad frame

@@ -11,6 +11,7 @@ validated byte buffer with a size and a layout, moved from a
 from __future__ import annotations
 
 import enum
+import numbers
 from typing import Any
 
 import numpy as np
@@ -220,7 +221,14 @@ class VideoFrame:
             ``ceil(width/2) * ceil(height/2)`` for U and V); None for an index out of range
             and, as in LiveKit, for every index of an RGBA frame (a packed layout has no
             planes).
+
+        Raises
+        ------
+        TypeError
+            If ``plane_nth`` is not an int.
         """
+        if isinstance(plane_nth, bool) or not isinstance(plane_nth, numbers.Integral):
+            raise TypeError(f"plane_nth must be an int, got {type(plane_nth).__name__}")
         if self._type is not VideoBufferType.I420 or not 0 <= plane_nth <= 2:
             return None
         luma = self._width * self._height

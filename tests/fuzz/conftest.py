@@ -5,10 +5,15 @@ What it checks
 Every entry point of ``livekit_audio.__all__`` that takes data or parameters (AudioFrame and
 ``combine_audio_frames``, the resampler, ``resample``, ``StreamConverter``, ``FrameChunker``,
 ``mix_frames``/``AudioMixer``, the APM, ``process_batch``, ``ApmProcessor``,
-``GainProcessor``, ``sine_wave_generator``, ``AudioSource``, ``AudioStream`` and the codecs)
+``GainProcessor``, ``sine_wave_generator``, ``AudioSource``, ``AudioStream`` and the codecs;
+the filter plug-ins: ``AudioFilter``, ``get_filter``, ``AudioFilter.create`` and
+``FilterInstance``, ``FilterProcessor``, ``FilterStage``, ``NoiseCancellationOptions`` in
+``AudioStream``, ``filters.rnnoise``/``deepfilternet``/``plugin_path``; video and A/V sync:
+``VideoFrame``, ``VideoSource``, ``LocalVideoTrack``, ``VideoStream``, ``AVSynchronizer``)
 gets wrong types, out-of-range and non-finite numbers, 0 and 9+ channels, odd-length,
 read-only, strided and Fortran-ordered buffers, frames whose declared size disagrees with
-their buffer, duck-typed frames with bad fields, and empty and huge sizes. For every call
+their buffer, duck-typed frames with bad fields, option dicts with junk (unknown, unicode
+and very long keys, nested values, NaN, 10**400), and empty and huge sizes. For every call
 (``fuzzkit.check``): (a) only ``ValueError``/``TypeError`` or what its docstring documents
 escapes (``MemoryError`` only where a case asks for more memory than the machine has: huge
 sizes, run in a subprocess); (b) the message names the parameter or frame field at fault;

@@ -114,3 +114,128 @@ def test_every_known_defect_has_a_reproduction():
     source = inspect.getsource(sys.modules[__name__])
     missing = [key for key in KNOWN_DEFECTS if f'xfail("{key}")' not in source]
     assert not missing
+
+
+# -- filter plug-ins (test_fuzz_filters.py) --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gain_highpass(tmp_path_factory):
+    """The example plug-in (gain + high-pass), loaded under an id of this module."""
+    from helpers import EXAMPLE_PLUGIN, build_plugin
+
+    path = build_plugin(EXAMPLE_PLUGIN, tmp_path_factory.mktemp("defects") / "libgh.so")
+    return la.AudioFilter("fuzz_defects_gain_highpass", path)
+
+
+def test_audio_filter_dependencies_not_a_list_names_dependencies(gain_highpass):
+    raises_naming(
+        TypeError, "dependencies", la.AudioFilter, "fuzz_defects_deps", gain_highpass.path, 5
+    )
+
+
+@pytest.mark.parametrize(
+    ("samples", "out", "name"),
+    [
+        (np.zeros(480, np.int16), bytes(960), "out"),  # read-only out: BufferError
+        (np.zeros(480, np.int16), memoryview(bytes(960)), "out"),
+        ([0] * 480, np.zeros(480, np.int16), "samples"),
+        (np.zeros(960, np.int16)[::2], np.zeros(480, np.int16), "samples"),
+    ],
+)
+def test_filter_process_into_names_the_buffer(gain_highpass, samples, out, name):
+    instance = gain_highpass.create(48000, 1)
+    with pytest.raises((TypeError, ValueError), match=name):
+        instance.process_into(samples, out)
+
+
+def test_filter_stage_takes_a_frame_like_object(gain_highpass):
+    from types import SimpleNamespace
+
+    from livekit_audio.filter_processor import FilterStage
+
+    stage = FilterStage(gain_highpass.processor())
+    duck = SimpleNamespace(
+        data=bytearray(200), sample_rate=48000, num_channels=1, samples_per_channel=100
+    )
+    out = stage.push(duck) + stage.flush()
+    assert sum(f.samples_per_channel for f in out) == 100
+
+
+@pytest.mark.parametrize("refused", [(48000, 9), (999, 1)])
+def test_filter_stage_flush_after_a_refused_push(gain_highpass, refused):
+    from livekit_audio.filter_processor import FilterStage
+
+    stage = FilterStage(gain_highpass.processor())
+    out = stage.push(la.AudioFrame.create(48000, 1, 100))
+    with pytest.raises(ValueError):
+        stage.push(la.AudioFrame.create(*refused, 100))
+    out += stage.flush()
+    assert sum(f.samples_per_channel for f in out) == 100
+
+
+def test_filter_processor_keeps_its_audio_after_a_refused_rate(gain_highpass):
+    """The identity plug-in: 100 samples in, a 999 Hz frame refused, more samples in;
+    the first 100 samples must come out (after delay_samples), not silence."""
+    rng = np.random.default_rng(1)
+    first, second = (rng.integers(-1000, 1000, (k, 1), dtype=np.int16) for k in (100, 380))
+    proc = gain_highpass.processor()
+    out = [proc._process(la.AudioFrame.from_ndarray(first, 48000)).to_ndarray()]
+    with pytest.raises(ValueError):
+        proc._process(la.AudioFrame.create(999, 1, 10))
+    out.append(proc._process(la.AudioFrame.from_ndarray(second, 48000)).to_ndarray())
+    out.append(proc._process(la.AudioFrame.create(48000, 1, 480)).to_ndarray())
+    delay = proc.delay_samples
+    got = np.concatenate(out)[delay : delay + 480]
+    assert np.array_equal(got, np.concatenate([first, second]))
+
+
+@pytest.mark.parametrize("options", [5, {1: 2}, "gain_db"])
+def test_noise_cancellation_options_not_a_str_dict_names_options(gain_highpass, options):
+    async def main():
+        async def nothing():
+            return
+            yield
+
+        nco = la.NoiseCancellationOptions(gain_highpass.module_id, options)
+        with pytest.raises((TypeError, ValueError), match="options|noise_cancellation"):
+            await la.AudioStream.from_frames(nothing(), noise_cancellation=nco).aclose()
+
+    asyncio.run(main())
+
+
+# -- video and A/V sync (test_fuzz_video.py) -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"video_fps": 10**400}, {"video_fps": 1e300}, {"video_fps": 30, "video_queue_size_ms": 1e308}],
+)
+def test_av_synchronizer_numbers_past_float_range(kwargs):
+    kwargs = {"video_fps": 30, **kwargs}
+    try:
+        la.AVSynchronizer(
+            audio_source=la.AudioSource(16000, 1), video_source=la.VideoSource(4, 4), **kwargs
+        )
+    except ValueError as exc:  # refusing is fine, naming the parameter
+        assert any(name in str(exc) for name in kwargs)
+
+
+def test_av_synchronizer_push_timestamp_past_float_range():
+    async def main():
+        sync = la.AVSynchronizer(
+            audio_source=la.AudioSource(16000, 1), video_source=la.VideoSource(4, 4), video_fps=30
+        )
+        try:
+            with pytest.raises(ValueError, match="timestamp"):
+                await sync.push(la.VideoFrame(4, 4, 0, bytes(64)), 10**400)
+        finally:
+            await sync.aclose()
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("plane", ["a", 1.5, None])
+def test_video_frame_get_plane_of_junk_names_plane_nth(plane):
+    frame = la.VideoFrame(2, 2, la.VideoBufferType.I420, bytes(6))
+    raises_naming(TypeError, "plane_nth", frame.get_plane, plane)
