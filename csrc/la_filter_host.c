@@ -5,6 +5,8 @@
 
 #include <math.h>
 
+#include "la_dsp.h" /* la_fpenv_enter/leave */
+
 la_host_status la_filter_check_table(const la_filter_plugin *table, const char **field) {
     const char *missing = "";
     if (field != NULL) {
@@ -77,7 +79,11 @@ int la_all_finite(const float *x, size_t n) {
 static la_host_status la_filter_call(const la_filter_plugin *table, la_filter_handle *filter,
                                      const float *in, float *out, uint32_t samples_per_channel,
                                      uint32_t num_channels, int32_t *plugin_status) {
+    /* As every kernel of the package: FTZ/DAZ and round-to-nearest for the call (a plug-in
+     * fed silence must not crawl through subnormals), the caller's control word back after. */
+    la_fpenv saved = la_fpenv_enter();
     int32_t rc = table->process(filter, in, out, samples_per_channel);
+    la_fpenv_leave(saved);
     if (plugin_status != NULL) {
         *plugin_status = rc;
     }

@@ -3,6 +3,7 @@
 The API follows the audio surface of LiveKit's Python SDK (``livekit.rtc``).
 """
 
+from livekit_audio import filters
 from livekit_audio._errors import DSPError, LivekitAudioError
 from livekit_audio.apm import (
     ApmStats,
@@ -138,6 +139,7 @@ __all__ = [
     "VideoSource",
     "VideoStream",
     "combine_audio_frames",
+    "filters",
     "get_filter",
     "get_include",
     "mix_frames",

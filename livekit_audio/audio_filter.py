@@ -238,22 +238,35 @@ class AudioFilter:
         (up to :attr:`max_channels`), frames of the same size out. See
         :class:`~livekit_audio.FilterProcessor`.
 
+        One instance is created here, at the plug-in's highest rate and one channel (the
+        instance a mono stream at that rate, or at any rate a single-rate plug-in such as
+        DeepFilterNet3 supports, will use): the options are checked now, and a slow
+        ``create`` (DeepFilterNet3 loads its model: 0.3-0.5 s) happens here rather than on
+        the first frame, in the middle of a stream.
+
         Parameters
         ----------
         **options
-            The plug-in's options (checked when the first frame creates the instance).
+            The plug-in's options.
 
         Raises
         ------
         ValueError
-            If the options are not JSON-serialisable.
+            If the options are not JSON-serialisable or the plug-in refuses them.
+        FilterError, MemoryError
+            As :meth:`create`.
         """
-        _options_json(options)  # fail here, not on the first frame
+
+        def create(rate: int, channels: int) -> FilterInstance:
+            return self.create(rate, channels, **options)
+
+        first = create(self.sample_rates_hz[-1], 1)
         return FilterProcessor(
-            lambda rate, channels: self.create(rate, channels, **options),
+            create,
             name=self.name,
             sample_rates_hz=self.sample_rates_hz,
             max_channels=self.max_channels,
+            spare=first,
         )
 
     def __repr__(self) -> str:

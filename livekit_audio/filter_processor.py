@@ -79,6 +79,19 @@ class FilterProcessor(FrameProcessor[AudioFrame]):
     Made by :meth:`AudioFilter.processor` (or :func:`livekit_audio.filters.deepfilternet`
     and friends). Pass it as ``AudioStream(..., noise_cancellation=processor)``.
 
+    Parameters
+    ----------
+    create : callable ``(sample_rate_hz, num_channels) -> FilterInstance``
+        Makes the plug-in instance for a stream layout.
+    name : str
+        The plug-in's name, for messages.
+    sample_rates_hz : sequence of int
+        The rates the plug-in runs at, ascending.
+    max_channels : int
+        The most channels one instance takes.
+    spare : FilterInstance, optional
+        An instance made in advance, used (and owned) by the first layout it fits.
+
     Notes
     -----
     Per stream layout, the processor creates one plug-in instance (at the stream's rate if
@@ -105,8 +118,10 @@ class FilterProcessor(FrameProcessor[AudioFrame]):
         name: str,
         sample_rates_hz: Sequence[int],
         max_channels: int,
+        spare: FilterInstance | None = None,
     ) -> None:
         self._create = create
+        self._spare = spare  # made in advance; used by the first layout it fits
         self._name = name
         self._rates = tuple(sample_rates_hz)
         self._max_channels = max_channels
@@ -147,7 +162,14 @@ class FilterProcessor(FrameProcessor[AudioFrame]):
             )
         # The new layout's pipeline is built before the old one goes: a layout the plug-in
         # or the resampler refuses leaves the current stream (and what it holds) as it was.
-        instance = self._create(_inner_rate(rate, self._rates), channels)
+        inner = _inner_rate(rate, self._rates)
+        spare, self._spare = self._spare, None
+        if spare is not None and (spare.sample_rate_hz, spare.num_channels) == (inner, channels):
+            instance = spare
+        else:
+            if spare is not None:
+                spare.close()
+            instance = self._create(inner, channels)
         try:
             pipe = _Pipeline(instance, rate, channels, size)
         except BaseException:
@@ -190,10 +212,12 @@ class FilterProcessor(FrameProcessor[AudioFrame]):
 
     def _close(self) -> None:
         self._closed = True
-        pipe = self._pipe
-        self._pipe = None
+        pipe, spare = self._pipe, self._spare
+        self._pipe = self._spare = None
         if pipe is not None:
             pipe.instance.close()
+        if spare is not None:
+            spare.close()
 
     def __repr__(self) -> str:
         return f"FilterProcessor({self._name!r}, enabled={self._enabled})"

@@ -7,12 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import SPEECH_DIR  # real recordings beside the project (../shared/data/README.md)
 
 import livekit_audio
 from livekit_audio._native import _resample
-
-#: Real recordings live beside the project (see ../shared/data/README.md).
-SPEECH_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "speech"
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -18,11 +18,12 @@ def load_speech(speech_dir: Path, name: str) -> tuple[np.ndarray, int]:
     return data, rate
 
 
+_TESTS = Path(__file__).resolve().parent
+#: The real recordings of ../shared/data/speech (tests that need them skip without them).
+SPEECH_DIR = _TESTS.parent.parent / "shared" / "data" / "speech"
 #: The example filter plug-in (gain + one-pole high-pass) and the loader's test fixture.
-EXAMPLE_PLUGIN = (
-    Path(__file__).resolve().parent.parent / "examples" / "filter_plugin" / "gain_highpass.c"
-)
-MISBEHAVING_PLUGIN = Path(__file__).resolve().parent / "plugins" / "misbehaving_plugin.c"
+EXAMPLE_PLUGIN = _TESTS.parent / "examples" / "filter_plugin" / "gain_highpass.c"
+MISBEHAVING_PLUGIN = _TESTS / "plugins" / "misbehaving_plugin.c"
 
 
 def build_plugin(source: Path, out: Path, *defines: str) -> Path:

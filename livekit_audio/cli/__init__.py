@@ -119,6 +119,7 @@ def _run(args: argparse.Namespace) -> int:
             engine=args.engine,
             aec_reference=args.aec_reference,
             stream_delay_ms=args.stream_delay_ms,
+            denoise=args.denoise,
         )
         name = args.input
     else:

@@ -10,7 +10,7 @@ from livekit_audio.apm import NoiseSuppressionLevel
 from livekit_audio.cli.demo import DEMO_CLIP, DEMO_OUTPUT, DEMO_RATE_HZ
 from livekit_audio.cli.devices import add_device_commands
 from livekit_audio.cli.errors import EXIT_ERROR, PROG, CLIError, print_error
-from livekit_audio.cli.options import ENGINES, MAX_RATE_HZ, MIN_RATE_HZ, QUALITIES
+from livekit_audio.cli.options import DENOISERS, ENGINES, MAX_RATE_HZ, MIN_RATE_HZ, QUALITIES
 
 __all__ = ["apm_options_from_args", "build_parser"]
 
@@ -120,6 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
         const=-18.0,
         default=None,
         help="automatic gain control toward TARGET_DBFS active speech level (default: -18)",
+    )
+    process.add_argument(
+        "--denoise",
+        metavar="MODEL",
+        choices=DENOISERS,
+        default=None,
+        help="neural noise suppression through a filter plug-in, before --hpf/--ns/--agc: "
+        "deepfilternet (DeepFilterNet3; pip install 'livekit-audio[deepfilternet]') or rnnoise "
+        "(pip install 'livekit-audio[rnnoise]'); mono output only, --engine direct",
     )
     process.add_argument(
         "--aec-reference",

@@ -29,6 +29,8 @@ MAX_FRAME_MS = 1000.0
 #: Values of ``--quality``: the resampler presets.
 QUALITIES = tuple(q.value for q in AudioResamplerQuality)
 
+#: Values of ``--denoise``: the neural suppressors of :mod:`livekit_audio.filters`.
+DENOISERS = ("deepfilternet", "rnnoise")
 #: Values of ``--engine``: the synchronous stage pipeline, or the async track/stream layer.
 ENGINES = ("direct", "stream")
 

@@ -14,6 +14,7 @@ from livekit_audio.cli.errors import CLIError
 from livekit_audio.cli.files import open_input
 from livekit_audio.cli.options import check_rate
 from livekit_audio.convert import StreamConverter
+from livekit_audio.filter_processor import FilterStage
 from livekit_audio.resampler import MAX_CHANNELS, AudioResamplerQuality
 
 __all__ = ["Stage", "build_stages", "reference_frames", "run_pipeline"]
@@ -86,6 +87,7 @@ def build_stages(
     apm_options: dict[str, Any] | None = None,
     aec_reference: str | None = None,
     stream_delay_ms: int | None = None,
+    denoise: str | None = None,
 ) -> list[Stage]:
     """The processing stages for one stream, in order.
 
@@ -108,6 +110,9 @@ def build_stages(
     apm_options : dict, optional
         Keyword options of :class:`~livekit_audio.AudioProcessingModule`; when given, an
         :class:`~livekit_audio.apm_processor.ApmStage` runs last, at the output rate.
+    denoise : str, optional
+        ``"deepfilternet"`` or ``"rnnoise"``: a :class:`~livekit_audio.FilterStage` over that
+        plug-in of :mod:`livekit_audio.filters` runs after the conversion (mono only).
 
     Returns
     -------
@@ -135,6 +140,8 @@ def build_stages(
             f"cannot resample {input_rate} Hz -> {output_rate} Hz, unsupported rate pair ({exc})"
         ) from None
     stages: list[Stage] = [converter]
+    if denoise is not None:
+        stages.append(_denoise_stage(denoise, output_channels))
     if apm_options:
         low, high = _apm_limits.MIN_SAMPLE_RATE_HZ, _apm_limits.MAX_SAMPLE_RATE_HZ
         if not low <= output_rate <= high or output_channels > 2:
@@ -152,6 +159,24 @@ def build_stages(
         reverse = None if aec_reference is None else reference_frames(aec_reference, output_rate)
         stages.append(ApmStage(apm, reverse=reverse))
     return stages
+
+
+def _denoise_stage(model: str, channels: int) -> Stage:
+    """The ``--denoise`` stage; a CLIError when the model is unknown, its extra missing or
+    the output not mono."""
+    from livekit_audio import filters
+
+    if model not in filters.PLUGIN_NAMES:
+        raise CLIError(
+            f"invalid --denoise model {model!r}: choose from {', '.join(filters.PLUGIN_NAMES)}"
+        )
+    if channels != 1:
+        raise CLIError(f"--denoise {model} runs on mono audio: add --channels 1")
+    try:
+        processor = filters.deepfilternet() if model == "deepfilternet" else filters.rnnoise()
+    except ImportError as exc:
+        raise CLIError(str(exc)) from None
+    return FilterStage(processor)
 
 
 def reference_frames(path: str, sample_rate: int) -> Iterator[AudioFrame]:

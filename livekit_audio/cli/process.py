@@ -124,6 +124,7 @@ def process_file(
     engine: str = "direct",
     aec_reference: str | os.PathLike[str] | None = None,
     stream_delay_ms: int | None = None,
+    denoise: str | None = None,
 ) -> ProcessResult:
     """Stream an audio file through rate and channel conversion (and the APM) into another file.
 
@@ -161,6 +162,10 @@ def process_file(
         LocalAudioTrack -> AudioStream with an ApmProcessor (see :func:`stream_file_frames`);
         it resamples at MEDIUM quality only, so another ``quality`` is an error when the
         rate changes.
+    denoise : {"deepfilternet", "rnnoise"}, optional
+        A neural noise suppressor from :mod:`livekit_audio.filters`, run at the output rate
+        before the APM with its delay removed (:class:`~livekit_audio.FilterStage`); direct
+        engine and mono output only. Its optional extra must be installed.
 
     Returns
     -------
@@ -186,6 +191,8 @@ def process_file(
     else:
         quality_value = parse_quality(str(quality))
     check_frame_ms(frame_ms)
+    if denoise is not None and engine != "direct":
+        raise CLIError("--denoise needs --engine direct")
     if aec_reference is not None:
         aec_reference = os.fspath(aec_reference)
         if engine != "direct":
@@ -244,6 +251,7 @@ def process_file(
             apm_options=apm_options,
             aec_reference=aec_reference,
             stream_delay_ms=stream_delay_ms,
+            denoise=denoise,
         )
 
         duration = total_in / in_rate

@@ -62,8 +62,11 @@ typedef struct la_filter_handle la_filter_handle;
  * same thread); different handles may run at once on different threads. The host calls
  * process() without holding Python's GIL, so it must not call into Python.
  *
- * Real time: process() and reset() should not allocate, lock or do I/O; create() and
- * destroy() may.
+ * Real time: process() should not allocate, lock or do I/O; create() and destroy() may, and
+ * so may reset() when the engine has no cheaper way back to its initial state (the host
+ * never calls reset() on a stream's processing path). The host calls process() with
+ * flush-to-zero / denormals-are-zero and round-to-nearest set, and restores the caller's
+ * floating-point control word afterwards.
  */
 typedef struct la_filter_plugin {
     /* LA_FILTER_ABI_VERSION of the header the plug-in was built with. */
@@ -103,7 +106,8 @@ typedef struct la_filter_plugin {
     int32_t (*process)(la_filter_handle *filter, const float *in, float *out,
                        uint32_t samples_per_channel);
 
-    /* Returns the instance to its state just after create() (history cleared). */
+    /* Returns the instance to its state just after create() (history cleared). May be as
+     * slow as create(). On failure the instance keeps its previous state. */
     int32_t (*reset)(la_filter_handle *filter);
 
     /* Frees the instance. filter may be NULL (nothing happens). */
