@@ -48,6 +48,7 @@
 #define LA_AEC_PATH_GAIN_DOWN 0.05f /* smoothing of the residual path gain, per block */
 #define LA_AEC_PATH_GAIN_UP 0.1f
 #define LA_AEC_ECHO_SHARE 0.5f
+#define LA_AEC_LEAK_AVG 0.05f  /* running mean of each bin's power, for the leakage */
 #define LA_AEC_ESTIMATE_EVERY 25 /* frames between delay estimates */
 #define LA_AEC_WINDOW_BLOCKS 500 /* 1 s of 2 ms envelope blocks */
 
@@ -100,6 +101,8 @@ static void la_aec_clear_filters(la_aec *aec) {
         aec->leak_ey[c] = 0.0f;
         aec->leak_yy[c] = 0.0f;
         aec->leakage[c] = 0.5f;
+        memset(aec->leak_pe_avg[c], 0, sizeof(aec->leak_pe_avg[c]));
+        memset(aec->leak_py_avg[c], 0, sizeof(aec->leak_py_avg[c]));
         aec->better_frames[c] = 0;
         aec->worse_frames[c] = 0;
         aec->sum_adapt[c] = 0.0f;
@@ -394,18 +397,18 @@ static void la_aec_adapt(la_aec *aec, int32_t c, const float *e, const float *py
                          const la_aec_block_energy *en) {
     const int32_t ab = aec->bins;
     la_aec_block_spectrum(aec, e, aec->e_re, aec->e_im);
-    float pe[LA_AEC_MAX_BINS];
-    float mean_e = 0.0f, mean_y = 0.0f;
-    for (int32_t f = 0; f < ab; ++f) {
-        pe[f] = aec->e_re[f] * aec->e_re[f] + aec->e_im[f] * aec->e_im[f];
-        mean_e += pe[f];
-        mean_y += py[f];
-    }
-    mean_e /= (float)ab;
-    mean_y /= (float)ab;
+    /* Leakage (Valin 2007, sec. III): the regression of the error power on the echo
+     * estimate's power, over each bin's fluctuations about its own running mean in time.
+     * (Deviations from the mean across bins, as before, let near-end speech - whose spectrum
+     * tilts like the echo's - pass for echo and raised the step in double talk.) */
+    float *restrict pe_avg = aec->leak_pe_avg[c];
+    float *restrict py_avg = aec->leak_py_avg[c];
     float ey = 0.0f, yy = 0.0f;
     for (int32_t f = 0; f < ab; ++f) {
-        float de = pe[f] - mean_e, dy = py[f] - mean_y;
+        float pe = aec->e_re[f] * aec->e_re[f] + aec->e_im[f] * aec->e_im[f];
+        pe_avg[f] += LA_AEC_LEAK_AVG * (pe - pe_avg[f]);
+        py_avg[f] += LA_AEC_LEAK_AVG * (py[f] - py_avg[f]);
+        float de = pe - pe_avg[f], dy = py[f] - py_avg[f];
         ey += de * dy;
         yy += dy * dy;
     }

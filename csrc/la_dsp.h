@@ -321,6 +321,8 @@ typedef struct la_aec {
     float e_re[LA_APM_MAX_BINS], e_im[LA_APM_MAX_BINS];
     float yb[LA_APM_MAX_HOP], yf[LA_APM_MAX_HOP], eb[LA_APM_MAX_HOP];
     float leak_ey[LA_APM_MAX_CHANNELS], leak_yy[LA_APM_MAX_CHANNELS], leakage[LA_APM_MAX_CHANNELS];
+    float leak_pe_avg[LA_APM_MAX_CHANNELS][LA_AEC_MAX_BINS]; /* running means of |E|^2, |Y|^2 */
+    float leak_py_avg[LA_APM_MAX_CHANNELS][LA_AEC_MAX_BINS];
     int32_t better_frames[LA_APM_MAX_CHANNELS], worse_frames[LA_APM_MAX_CHANNELS];
     int32_t constrain_next;
     /* render-driven residual echo estimate: the aligned render power with a decaying tail,
