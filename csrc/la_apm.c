@@ -385,6 +385,9 @@ static int64_t la_aec_subnormals(const la_aec *a) {
            LA_SUBNORMALS(a->yf) + LA_SUBNORMALS(a->eb) + LA_SUBNORMALS(a->leak_ey) +
            LA_SUBNORMALS(a->leak_yy) + LA_SUBNORMALS(a->leakage) +
            LA_SUBNORMALS(a->leak_pe_avg) + LA_SUBNORMALS(a->leak_py_avg) +
+           LA_SUBNORMALS(a->d_re) + LA_SUBNORMALS(a->d_im) + LA_SUBNORMALS(a->dtd_dd) +
+           LA_SUBNORMALS(a->dtd_yy) + LA_SUBNORMALS(a->dtd_yd_re) + LA_SUBNORMALS(a->dtd_yd_im) +
+           LA_SUBNORMALS(a->dtd_share) +
            LA_SUBNORMALS(a->render_tail) + LA_SUBNORMALS(a->path_gain) +
            LA_SUBNORMALS(a->res_ratio) + LA_SUBNORMALS(a->bin_hz) +
            LA_SUBNORMALS(a->sum_adapt) + LA_SUBNORMALS(a->render_env) +

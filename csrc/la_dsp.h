@@ -321,6 +321,13 @@ typedef struct la_aec {
     float e_re[LA_APM_MAX_BINS], e_im[LA_APM_MAX_BINS];
     float yb[LA_APM_MAX_HOP], yf[LA_APM_MAX_HOP], eb[LA_APM_MAX_HOP];
     float leak_ey[LA_APM_MAX_CHANNELS], leak_yy[LA_APM_MAX_CHANNELS], leakage[LA_APM_MAX_CHANNELS];
+    /* double-talk detector (channel 0): D's spectrum, smoothed |D|^2, |Yf|^2, conj(Yf) D */
+    float d_re[LA_AEC_MAX_BINS], d_im[LA_AEC_MAX_BINS];
+    float dtd_dd[LA_AEC_MAX_BINS], dtd_yy[LA_AEC_MAX_BINS];
+    float dtd_yd_re[LA_AEC_MAX_BINS], dtd_yd_im[LA_AEC_MAX_BINS];
+    float dtd_share;                      /* share of recent far-active blocks in double talk */
+    int32_t dtd_hang, near_active;        /* near_active: double talk detected */
+    int32_t converged;                    /* the filter has cancelled 12 dB: the detector runs */
     float leak_pe_avg[LA_APM_MAX_CHANNELS][LA_AEC_MAX_BINS]; /* running means of |E|^2, |Y|^2 */
     float leak_py_avg[LA_APM_MAX_CHANNELS][LA_AEC_MAX_BINS];
     int32_t better_frames[LA_APM_MAX_CHANNELS], worse_frames[LA_APM_MAX_CHANNELS];
