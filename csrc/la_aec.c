@@ -29,7 +29,8 @@
  * the power of D and the power of Yf: near-end speech makes D hold more than the estimate
  * explains (the first ratio falls) while the estimate is still found in D (the second stays
  * high); an echo path change or an unconverged filter lowers the second too, and is not
- * double talk. While the near end talks the background does not adapt, the foreground does
+ * double talk - nor is an error whose power follows the echo estimate's (Valin's leakage
+ * above -13 dB: a path change, or a render-path shift, that leaves the coherence high). While the near end talks the background does not adapt, the foreground does
  * not copy it, and the delay estimator (whose envelopes the near end disturbs) moves nothing.
  *
  * At 32 and 48 kHz the module runs this canceller at 16 kHz on a band split (la_band.c); the
@@ -65,8 +66,9 @@
 #define LA_AEC_DTD_SMOOTH 0.1f  /* cross-spectra of the double-talk detector, per block */
 #define LA_AEC_DTD_MIC_SHARE 0.6f /* near end: the echo estimate explains less of the mic ... */
 #define LA_AEC_DTD_EST_SHARE 0.75f /* ... while the mic still holds most of the estimate */
-#define LA_AEC_DTD_HANG 10
-#define LA_AEC_DTD_CONVERGED_DB 12.0f /* the detector runs once the filter has cancelled this */      /* blocks the decision is held after the last detection */
+#define LA_AEC_DTD_HANG 10      /* blocks the decision is held after the last detection */
+#define LA_AEC_DTD_MAX_LEAK 0.05f /* ... and Valin's leakage is low (-13 dB): a path change raises it */
+#define LA_AEC_DTD_CONVERGED_DB 12.0f /* the detector runs once the filter has cancelled this */
 #define LA_AEC_ESTIMATE_EVERY 25 /* frames between delay estimates */
 #define LA_AEC_WINDOW_BLOCKS 500 /* 1 s of 2 ms envelope blocks */
 
@@ -132,6 +134,7 @@ static void la_aec_clear_filters(la_aec *aec) {
     memset(aec->dtd_yd_im, 0, sizeof(aec->dtd_yd_im));
     aec->dtd_hang = 0;
     aec->near_active = 0;
+    aec->since_near = 1000;
     aec->converged = 0;
     aec->dtd_share = 0.0f;
     for (int32_t f = 0; f < LA_AEC_MAX_BINS; ++f) {
@@ -534,14 +537,17 @@ static void la_aec_detect_double_talk(la_aec *aec) {
     }
     /* the estimate must also be of the echo's size: an unconverged filter, small but of the
      * right shape, explains part of D coherently and would pass for double talk */
-    int near = coh < LA_AEC_DTD_MIC_SHARE * dd && coh > LA_AEC_DTD_EST_SHARE * yy &&
+    int talk = coh < LA_AEC_DTD_MIC_SHARE * dd && coh > LA_AEC_DTD_EST_SHARE * yy &&
                yy > LA_AEC_DTD_EST_SHARE * coh && aec->converged;
+    int near = talk && aec->leakage[0] < LA_AEC_DTD_MAX_LEAK;
     if (near) {
         aec->dtd_hang = LA_AEC_DTD_HANG;
     } else if (aec->dtd_hang > 0) {
         aec->dtd_hang--;
     }
     aec->near_active = aec->dtd_hang > 0;
+    /* the suppressor's view (la_ns via la_apm): the near end talks, whatever the leakage */
+    aec->since_near = talk ? 0 : (aec->since_near < 1000 ? aec->since_near + 1 : 1000);
     aec->dtd_share += 0.02f * ((float)aec->near_active - aec->dtd_share);
 }
 

@@ -218,6 +218,7 @@ typedef struct la_ns {
     float res_leakage;                  /* residual / echo-estimate power ratio (from the AEC) */
     const float *res_ratio;             /* the AEC's render-driven residual-to-error ratio */
     float res_ratio_bin_hz;             /* ... per bin of this width (0: none) */
+    int32_t res_double_talk;            /* the AEC's double-talk detector fires */
     int32_t suppress_noise;             /* 0: the stage only suppresses residual echo */
     int32_t band_4k, band_8k;           /* bins of 4 and 8 kHz (upper band follows 4-8 kHz) */
     float gain_floor;           /* linear */
@@ -327,6 +328,8 @@ typedef struct la_aec {
     float dtd_yd_re[LA_AEC_MAX_BINS], dtd_yd_im[LA_AEC_MAX_BINS];
     float dtd_share;                      /* share of recent far-active blocks in double talk */
     int32_t dtd_hang, near_active;        /* near_active: double talk detected */
+    int32_t since_near;                   /* far-active blocks since the last detection (before
+                                           * the leakage test), for the suppressor */
     int32_t converged;                    /* the filter has cancelled 12 dB: the detector runs */
     float leak_pe_avg[LA_APM_MAX_CHANNELS][LA_AEC_MAX_BINS]; /* running means of |E|^2, |Y|^2 */
     float leak_py_avg[LA_APM_MAX_CHANNELS][LA_AEC_MAX_BINS];
