@@ -104,6 +104,9 @@ int32_t la_apm_delay_samples(const la_apm *apm) {
     return spectral + (apm->split ? 2 * apm->band.half : 0);
 }
 
+/* Blocks after the AEC's last double-talk detection that the suppressor treats as double talk. */
+#define LA_RES_DT_HOLD 50
+
 /* The echo canceller on one hop of planar capture: in place at 8/16 kHz; at 32/48 kHz on the
  * 16 kHz band, its estimate interpolated back and subtracted from the capture delayed by the
  * split's 2 half samples. Leaves the echo estimate in apm->echo. */
@@ -187,6 +190,7 @@ static la_status la_apm_process_capture_impl(la_apm *apm, int16_t *data, int64_t
             la_apm_cancel_echo(apm, planar);
             apm->ns.res_leakage = apm->aec.leakage[0];
             apm->ns.res_ratio = apm->aec.res_ratio;
+            apm->ns.res_double_talk = apm->aec.since_near < LA_RES_DT_HOLD;
             apm->ns.res_ratio_bin_hz = apm->aec.bin_hz;
         }
         if (apm->config.noise_suppression || apm->config.echo_cancellation) {
