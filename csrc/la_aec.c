@@ -68,6 +68,9 @@
 #define LA_AEC_DTD_EST_SHARE 0.75f /* ... while the mic still holds most of the estimate */
 #define LA_AEC_DTD_HANG 10      /* blocks the decision is held after the last detection */
 #define LA_AEC_DTD_MAX_LEAK 0.05f /* ... and Valin's leakage is low (-13 dB): a path change raises it */
+#define LA_AEC_PC_KEEP 0.5f     /* foreground error above this share of the mic ... */
+#define LA_AEC_PC_QUIET 100     /* ... 1 s after the last double talk: the error is echo */
+#define LA_AEC_LOST_BLOCKS 5    /* blocks of a foreground worse than none: the path changed */
 #define LA_AEC_DTD_CONVERGED_DB 12.0f /* the detector runs once the filter has cancelled this */
 #define LA_AEC_ESTIMATE_EVERY 25 /* frames between delay estimates */
 #define LA_AEC_WINDOW_BLOCKS 500 /* 1 s of 2 ms envelope blocks */
@@ -125,6 +128,7 @@ static void la_aec_clear_filters(la_aec *aec) {
         memset(aec->leak_py_avg[c], 0, sizeof(aec->leak_py_avg[c]));
         aec->better_frames[c] = 0;
         aec->worse_frames[c] = 0;
+        aec->lost_frames[c] = 0;
         aec->sum_adapt[c] = 0.0f;
         aec->adapted[c] = 0;
     }
@@ -137,6 +141,8 @@ static void la_aec_clear_filters(la_aec *aec) {
     aec->since_near = 1000;
     aec->converged = 0;
     aec->dtd_share = 0.0f;
+    aec->dtd_ee = 0.0f;
+    aec->ever_converged = 0;
     for (int32_t f = 0; f < LA_AEC_MAX_BINS; ++f) {
         aec->render_tail[f] = 0.0f;
         aec->path_gain[f] = LA_AEC_PATH_GAIN_START;
@@ -522,7 +528,11 @@ static float la_energy(const float *x, int32_t n) { return la_sum_squares(x, n);
 static void la_aec_detect_double_talk(la_aec *aec) {
     const int32_t ab = aec->bins;
     const float a = LA_AEC_DTD_SMOOTH;
-    float coh = 0.0f, dd = 0.0f, yy = 0.0f;
+    float coh = 0.0f, dd = 0.0f, yy = 0.0f, ee = 0.0f;
+    for (int32_t f = 1; f < ab - 1; ++f) {
+        ee += aec->e_re[f] * aec->e_re[f] + aec->e_im[f] * aec->e_im[f];
+    }
+    aec->dtd_ee += a * (ee - aec->dtd_ee);
     for (int32_t f = 1; f < ab - 1; ++f) {
         float dr = aec->d_re[f], di = aec->d_im[f];
         float yr = dr - aec->e_re[f], yi = di - aec->e_im[f];
@@ -536,9 +546,10 @@ static void la_aec_detect_double_talk(la_aec *aec) {
         yy += aec->dtd_yy[f];
     }
     /* the estimate must also be of the echo's size: an unconverged filter, small but of the
-     * right shape, explains part of D coherently and would pass for double talk */
+     * right shape, explains part of D coherently and would pass for double talk; and the
+     * filter must be removing something (an error above the mic is a changed path) */
     int talk = coh < LA_AEC_DTD_MIC_SHARE * dd && coh > LA_AEC_DTD_EST_SHARE * yy &&
-               yy > LA_AEC_DTD_EST_SHARE * coh && aec->converged;
+               yy > LA_AEC_DTD_EST_SHARE * coh && aec->converged && aec->dtd_ee < dd;
     int near = talk && aec->leakage[0] < LA_AEC_DTD_MAX_LEAK;
     if (near) {
         aec->dtd_hang = LA_AEC_DTD_HANG;
@@ -681,12 +692,34 @@ void la_aec_process(la_aec *aec, float *const *capture, float *const *echo) {
                 aec->divergences++;
                 aec->worse_frames[c] = 0;
             }
+            /* a foreground that adds more than it removes (error 3 dB above the microphone,
+             * which double talk never causes) models a path that is gone: the echo path
+             * changed, so learn at the fixed rate again (as after a bulk delay move) and
+             * leave the detector off until the filter converges */
+            if (sff > 2.0f * sdd + 1e3f * (float)hop) {
+                aec->lost_frames[c]++;
+            } else {
+                aec->lost_frames[c] = 0;
+            }
+            if (aec->lost_frames[c] >= LA_AEC_LOST_BLOCKS) {
+                aec->adapted[c] = 0;
+                aec->sum_adapt[c] = 0.0f;
+                aec->converged = 0;
+                aec->lost_frames[c] = 0;
+            }
             echo_sum += sdd;
             residual_sum += sff;
         }
         if (c == 0) {
             float syy = la_energy(aec->yf, hop);
             echo_share = aec->leakage[0] * syy / (sff + 1.0f);
+            /* a filter that once converged but removes less than 3 dB from the mic while no near end
+             * has been detected for a second: the error is echo, whatever the (slow) leakage
+             * says - the echo path changed, so the residual path gain may rise at once */
+            if (far_active && aec->ever_converged && sff > LA_AEC_PC_KEEP * sdd &&
+                aec->since_near > LA_AEC_PC_QUIET) {
+                echo_share = 1.0f;
+            }
         }
         for (int32_t i = 0; i < hop; ++i) {
             echo[c][i] = aec->yf[i];
@@ -703,6 +736,7 @@ void la_aec_process(la_aec *aec, float *const *capture, float *const *echo) {
         }
         if (aec->erle_db > LA_AEC_DTD_CONVERGED_DB) { /* the detector needs a working filter */
             aec->converged = 1;
+            aec->ever_converged = 1;
         }
     }
     aec->capture_done += hop;

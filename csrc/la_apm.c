@@ -24,7 +24,7 @@ static float la_level_dbfs(double sum_squares, int64_t count) {
 
 const int32_t la_apm_native_rates_hz[LA_APM_NUM_NATIVE_RATES] = {8000, 16000, 32000, 48000};
 
-la_status la_apm_init(la_apm *apm, const la_apm_config *config) {
+static la_status la_apm_init_impl(la_apm *apm, const la_apm_config *config) {
     if (apm == NULL || config == NULL) {
         return LA_ERR_NULL_POINTER;
     }
@@ -68,6 +68,16 @@ la_status la_apm_init(la_apm *apm, const la_apm_config *config) {
     }
     la_apm_reset(apm);
     return LA_OK;
+}
+
+/* In the kernels' floating-point environment too: the windows, filter designs and constants
+ * computed here then do not depend on the caller's rounding mode (a last-bit difference in
+ * them could flip the echo canceller's detector decisions and change the output). */
+la_status la_apm_init(la_apm *apm, const la_apm_config *config) {
+    la_fpenv env = la_fpenv_enter();
+    la_status rc = la_apm_init_impl(apm, config);
+    la_fpenv_leave(env);
+    return rc;
 }
 
 void la_apm_reset(la_apm *apm) {
@@ -391,7 +401,7 @@ static int64_t la_aec_subnormals(const la_aec *a) {
            LA_SUBNORMALS(a->leak_pe_avg) + LA_SUBNORMALS(a->leak_py_avg) +
            LA_SUBNORMALS(a->d_re) + LA_SUBNORMALS(a->d_im) + LA_SUBNORMALS(a->dtd_dd) +
            LA_SUBNORMALS(a->dtd_yy) + LA_SUBNORMALS(a->dtd_yd_re) + LA_SUBNORMALS(a->dtd_yd_im) +
-           LA_SUBNORMALS(a->dtd_share) +
+           LA_SUBNORMALS(a->dtd_share) + LA_SUBNORMALS(a->dtd_ee) +
            LA_SUBNORMALS(a->render_tail) + LA_SUBNORMALS(a->path_gain) +
            LA_SUBNORMALS(a->res_ratio) + LA_SUBNORMALS(a->bin_hz) +
            LA_SUBNORMALS(a->sum_adapt) + LA_SUBNORMALS(a->render_env) +

@@ -327,13 +327,16 @@ typedef struct la_aec {
     float dtd_dd[LA_AEC_MAX_BINS], dtd_yy[LA_AEC_MAX_BINS];
     float dtd_yd_re[LA_AEC_MAX_BINS], dtd_yd_im[LA_AEC_MAX_BINS];
     float dtd_share;                      /* share of recent far-active blocks in double talk */
+    float dtd_ee;                         /* smoothed foreground error energy */
     int32_t dtd_hang, near_active;        /* near_active: double talk detected */
     int32_t since_near;                   /* far-active blocks since the last detection (before
                                            * the leakage test), for the suppressor */
     int32_t converged;                    /* the filter has cancelled 12 dB: the detector runs */
+    int32_t ever_converged;               /* ... at least once since the reset */
     float leak_pe_avg[LA_APM_MAX_CHANNELS][LA_AEC_MAX_BINS]; /* running means of |E|^2, |Y|^2 */
     float leak_py_avg[LA_APM_MAX_CHANNELS][LA_AEC_MAX_BINS];
     int32_t better_frames[LA_APM_MAX_CHANNELS], worse_frames[LA_APM_MAX_CHANNELS];
+    int32_t lost_frames[LA_APM_MAX_CHANNELS]; /* blocks the foreground's error exceeded the mic */
     int32_t constrain_next;
     /* render-driven residual echo estimate: the aligned render power with a decaying tail,
      * the linear residual's gain over it, and the residual-to-error ratio it implies */
