@@ -7,8 +7,8 @@ echo_cancellation=True)`` against the echo cancellers that install (livekit's We
 pywebrtc-audio's AEC3, aec-audio-processing's WebRTC APM, speexdsp's MDF), on seeded
 simulated rooms: far-end speech (an Allison prompt from ``../shared/data/speech/``) through a
 bulk delay and an exponentially decaying random room response, the echo at -30 dBFS at the
-microphone, a near-end talker (another Allison prompt) in a double-talk segment at 0 dB
-near-to-echo ratio, and -70 dBFS white microphone noise. Scenarios, at 16 and 48 kHz:
+microphone, a near-end talker (a different real voice: Carlo, male, Italian) in a
+double-talk segment at 0 dB near-to-echo ratio, and -70 dBFS white microphone noise. Scenarios, at 16 and 48 kHz:
 
 - main: 10 s far-end single talk, 6 s double talk, 4 s single talk; correct delay hint;
 - wrong hint: the same, with ``set_stream_delay_ms`` 200 ms too long;
@@ -104,7 +104,7 @@ RATES = (16000, 48000)
 EDGE_MS = 50
 
 FAR_FILE = "allison_demo-instruct_16k.wav"  # far end: 0-20 s
-NEAR_FILE = "allison_priv-callee-options_16k.wav"  # near end: another recording (wideband)
+NEAR_FILE = "carlo_it-IT_male_16k.wav"  # near end: a different real voice (male, wideband)
 NEAR_DT_START_S = 2.0  # the double-talk excerpt of NEAR_FILE
 NEAR_ONLY_START_S, NEAR_ONLY_S = 12.0, 8.0  # the near-end-only excerpt
 CALIB_START_S, CALIB_S = 22.0, 3.0  # the alignment probe excerpt

@@ -19,6 +19,20 @@
  * path gain times the aligned render power, as in WebRTC AEC3's suppressor) that covers the
  * first seconds, loudspeaker non-linearity and an echo path change.
  *
+ * Double-talk detector: the coherence between the microphone D and the foreground's echo
+ * estimate Yf, per bin, from recursively smoothed auto- and cross-spectra - in the spirit of
+ * the cross-correlation detectors of J. Benesty, D. R. Morgan and J. H. Cho ("A new class of
+ * doubletalk detectors based on cross-correlation", IEEE TSAP 8(2), 2000) and the coherence
+ * detector of T. Gaensler, M. Hansson, C.-J. Ivarsson and G. Salomonsson ("A double-talk
+ * detector based on coherence", IEEE Trans. Commun. 44(11), 1996), which need no silent near
+ * end. The power of D that is coherent with Yf, sum_k |S_dy|^2 / S_yy, is compared with both
+ * the power of D and the power of Yf: near-end speech makes D hold more than the estimate
+ * explains (the first ratio falls) while the estimate is still found in D (the second stays
+ * high); an echo path change or an unconverged filter lowers the second too, and is not
+ * double talk - nor is an error whose power follows the echo estimate's (Valin's leakage
+ * above -13 dB: a path change, or a render-path shift, that leaves the coherence high). While the near end talks the background does not adapt, the foreground does
+ * not copy it, and the delay estimator (whose envelopes the near end disturbs) moves nothing.
+ *
  * At 32 and 48 kHz the module runs this canceller at 16 kHz on a band split (la_band.c); the
  * upper band's echo is left to the residual echo suppressor (la_ns), so the cost does not grow
  * with the rate.
@@ -48,6 +62,16 @@
 #define LA_AEC_PATH_GAIN_DOWN 0.05f /* smoothing of the residual path gain, per block */
 #define LA_AEC_PATH_GAIN_UP 0.1f
 #define LA_AEC_ECHO_SHARE 0.5f
+#define LA_AEC_LEAK_AVG 0.05f  /* running mean of each bin's power, for the leakage */
+#define LA_AEC_DTD_SMOOTH 0.1f  /* cross-spectra of the double-talk detector, per block */
+#define LA_AEC_DTD_MIC_SHARE 0.6f /* near end: the echo estimate explains less of the mic ... */
+#define LA_AEC_DTD_EST_SHARE 0.75f /* ... while the mic still holds most of the estimate */
+#define LA_AEC_DTD_HANG 10      /* blocks the decision is held after the last detection */
+#define LA_AEC_DTD_MAX_LEAK 0.05f /* ... and Valin's leakage is low (-13 dB): a path change raises it */
+#define LA_AEC_PC_KEEP 0.5f     /* foreground error above this share of the mic ... */
+#define LA_AEC_PC_QUIET 100     /* ... 1 s after the last double talk: the error is echo */
+#define LA_AEC_LOST_BLOCKS 5    /* blocks of a foreground worse than none: the path changed */
+#define LA_AEC_DTD_CONVERGED_DB 12.0f /* the detector runs once the filter has cancelled this */
 #define LA_AEC_ESTIMATE_EVERY 25 /* frames between delay estimates */
 #define LA_AEC_WINDOW_BLOCKS 500 /* 1 s of 2 ms envelope blocks */
 
@@ -100,11 +124,25 @@ static void la_aec_clear_filters(la_aec *aec) {
         aec->leak_ey[c] = 0.0f;
         aec->leak_yy[c] = 0.0f;
         aec->leakage[c] = 0.5f;
+        memset(aec->leak_pe_avg[c], 0, sizeof(aec->leak_pe_avg[c]));
+        memset(aec->leak_py_avg[c], 0, sizeof(aec->leak_py_avg[c]));
         aec->better_frames[c] = 0;
         aec->worse_frames[c] = 0;
+        aec->lost_frames[c] = 0;
         aec->sum_adapt[c] = 0.0f;
         aec->adapted[c] = 0;
     }
+    memset(aec->dtd_dd, 0, sizeof(aec->dtd_dd));
+    memset(aec->dtd_yy, 0, sizeof(aec->dtd_yy));
+    memset(aec->dtd_yd_re, 0, sizeof(aec->dtd_yd_re));
+    memset(aec->dtd_yd_im, 0, sizeof(aec->dtd_yd_im));
+    aec->dtd_hang = 0;
+    aec->near_active = 0;
+    aec->since_near = 1000;
+    aec->converged = 0;
+    aec->dtd_share = 0.0f;
+    aec->dtd_ee = 0.0f;
+    aec->ever_converged = 0;
     for (int32_t f = 0; f < LA_AEC_MAX_BINS; ++f) {
         aec->render_tail[f] = 0.0f;
         aec->path_gain[f] = LA_AEC_PATH_GAIN_START;
@@ -227,6 +265,7 @@ static void la_aec_move_bulk_delay(la_aec *aec, int64_t target) {
     memset(aec->x_re, 0, sizeof(aec->x_re));
     memset(aec->x_im, 0, sizeof(aec->x_im));
     memset(aec->x_power, 0, sizeof(aec->x_power));
+    aec->converged = 0;
     for (int32_t c = 0; c < aec->num_channels; ++c) { /* learn at the fixed rate again */
         aec->adapted[c] = 0;
         aec->sum_adapt[c] = 0.0f;
@@ -236,6 +275,10 @@ static void la_aec_move_bulk_delay(la_aec *aec, int64_t target) {
 /* Cross-correlates the envelopes; moves the bulk delay when a new lag wins twice. */
 static void la_aec_estimate_delay(la_aec *aec) {
     const int64_t w = LA_AEC_WINDOW_BLOCKS;
+    if (aec->dtd_share > 0.1f) { /* the near end talked in the window: its envelope misleads */
+        aec->delay_votes = 0;
+        return;
+    }
     const int64_t max_lag = LA_AEC_MAX_DELAY_MS / LA_AEC_ENV_BLOCK_MS;
     const int64_t end = aec->capture_env_count; /* blocks [end - w, end) of the capture */
     if (end < w + 10 || aec->render_env_count < end - max_lag) {
@@ -394,18 +437,18 @@ static void la_aec_adapt(la_aec *aec, int32_t c, const float *e, const float *py
                          const la_aec_block_energy *en) {
     const int32_t ab = aec->bins;
     la_aec_block_spectrum(aec, e, aec->e_re, aec->e_im);
-    float pe[LA_AEC_MAX_BINS];
-    float mean_e = 0.0f, mean_y = 0.0f;
-    for (int32_t f = 0; f < ab; ++f) {
-        pe[f] = aec->e_re[f] * aec->e_re[f] + aec->e_im[f] * aec->e_im[f];
-        mean_e += pe[f];
-        mean_y += py[f];
-    }
-    mean_e /= (float)ab;
-    mean_y /= (float)ab;
+    /* Leakage (Valin 2007, sec. III): the regression of the error power on the echo
+     * estimate's power, over each bin's fluctuations about its own running mean in time.
+     * (Deviations from the mean across bins, as before, let near-end speech - whose spectrum
+     * tilts like the echo's - pass for echo and raised the step in double talk.) */
+    float *restrict pe_avg = aec->leak_pe_avg[c];
+    float *restrict py_avg = aec->leak_py_avg[c];
     float ey = 0.0f, yy = 0.0f;
     for (int32_t f = 0; f < ab; ++f) {
-        float de = pe[f] - mean_e, dy = py[f] - mean_y;
+        float pe = aec->e_re[f] * aec->e_re[f] + aec->e_im[f] * aec->e_im[f];
+        pe_avg[f] += LA_AEC_LEAK_AVG * (pe - pe_avg[f]);
+        py_avg[f] += LA_AEC_LEAK_AVG * (py[f] - py_avg[f]);
+        float de = pe - pe_avg[f], dy = py[f] - py_avg[f];
         ey += de * dy;
         yy += dy * dy;
     }
@@ -415,6 +458,9 @@ static void la_aec_adapt(la_aec *aec, int32_t c, const float *e, const float *py
     float leak = aec->leak_yy[c] > 1e-9f ? aec->leak_ey[c] / aec->leak_yy[c] : 0.5f;
     leak = leak < 0.005f ? 0.005f : (leak > 1.0f ? 1.0f : leak);
     aec->leakage[c] = leak;
+    if (aec->near_active) { /* double talk: the background keeps what it has */
+        return;
+    }
     float step[LA_AEC_MAX_BINS];
     /* regularised by -30 dB of the mean render power too: bins the render hardly reaches (a
      * band edge, a decimated 48 kHz stream's top) would otherwise take huge steps on noise */
@@ -477,6 +523,45 @@ static void la_aec_adapt(la_aec *aec, int32_t c, const float *e, const float *py
 
 static float la_energy(const float *x, int32_t n) { return la_sum_squares(x, n); }
 
+/* The double-talk detector (see the top of the file), on channel 0: D in d_re/d_im, the
+ * foreground error Ef in e_re/e_im, so Yf = D - Ef. */
+static void la_aec_detect_double_talk(la_aec *aec) {
+    const int32_t ab = aec->bins;
+    const float a = LA_AEC_DTD_SMOOTH;
+    float coh = 0.0f, dd = 0.0f, yy = 0.0f, ee = 0.0f;
+    for (int32_t f = 1; f < ab - 1; ++f) {
+        ee += aec->e_re[f] * aec->e_re[f] + aec->e_im[f] * aec->e_im[f];
+    }
+    aec->dtd_ee += a * (ee - aec->dtd_ee);
+    for (int32_t f = 1; f < ab - 1; ++f) {
+        float dr = aec->d_re[f], di = aec->d_im[f];
+        float yr = dr - aec->e_re[f], yi = di - aec->e_im[f];
+        aec->dtd_dd[f] += a * (dr * dr + di * di - aec->dtd_dd[f]);
+        aec->dtd_yy[f] += a * (yr * yr + yi * yi - aec->dtd_yy[f]);
+        aec->dtd_yd_re[f] += a * (yr * dr + yi * di - aec->dtd_yd_re[f]); /* conj(Y) D */
+        aec->dtd_yd_im[f] += a * (yr * di - yi * dr - aec->dtd_yd_im[f]);
+        float c2 = aec->dtd_yd_re[f] * aec->dtd_yd_re[f] + aec->dtd_yd_im[f] * aec->dtd_yd_im[f];
+        coh += c2 / (aec->dtd_yy[f] + 1.0f);
+        dd += aec->dtd_dd[f];
+        yy += aec->dtd_yy[f];
+    }
+    /* the estimate must also be of the echo's size: an unconverged filter, small but of the
+     * right shape, explains part of D coherently and would pass for double talk; and the
+     * filter must be removing something (an error above the mic is a changed path) */
+    int talk = coh < LA_AEC_DTD_MIC_SHARE * dd && coh > LA_AEC_DTD_EST_SHARE * yy &&
+               yy > LA_AEC_DTD_EST_SHARE * coh && aec->converged && aec->dtd_ee < dd;
+    int near = talk && aec->leakage[0] < LA_AEC_DTD_MAX_LEAK;
+    if (near) {
+        aec->dtd_hang = LA_AEC_DTD_HANG;
+    } else if (aec->dtd_hang > 0) {
+        aec->dtd_hang--;
+    }
+    aec->near_active = aec->dtd_hang > 0;
+    /* the suppressor's view (la_ns via la_apm): the near end talks, whatever the leakage */
+    aec->since_near = talk ? 0 : (aec->since_near < 1000 ? aec->since_near + 1 : 1000);
+    aec->dtd_share += 0.02f * ((float)aec->near_active - aec->dtd_share);
+}
+
 /* Render-driven residual echo (after F. Kuech et al. / WebRTC AEC3's echo-path-gain model):
  * the linear error's power per bin is compared with the aligned render power and its decaying
  * tail; the smallest ratio seen while the far end talks (falling fast, rising slowly, so near-end
@@ -501,6 +586,9 @@ static void la_aec_update_residual(la_aec *aec, const float *e, int far_active, 
         float rho = aec->path_gain[f] * px / pe;
         rho = rho > 1.0f ? 1.0f : rho;
         aec->res_ratio[f] = aec->render_tail[f] > LA_AEC_SILENT_POWER ? rho : 0.0f;
+    }
+    if (far_active) {
+        la_aec_detect_double_talk(aec);
     }
 }
 
@@ -554,6 +642,10 @@ void la_aec_process(la_aec *aec, float *const *capture, float *const *echo) {
             for (int32_t f = 0; f < ab; ++f) { /* |Y|^2 of the echo-estimate block */
                 py[f] = aec->spec_re[f] * aec->spec_re[f] + aec->spec_im[f] * aec->spec_im[f];
             }
+            if (c == 0) { /* D = Eb + Yb after la_aec_adapt: keep Yb's spectrum */
+                memcpy(aec->d_re, aec->spec_re, sizeof(float) * (size_t)ab);
+                memcpy(aec->d_im, aec->spec_im, sizeof(float) * (size_t)ab);
+            }
             for (int32_t i = 0; i < hop; ++i) {
                 aec->eb[i] = d[i] - aec->yb[i];
             }
@@ -570,8 +662,14 @@ void la_aec_process(la_aec *aec, float *const *capture, float *const *echo) {
         if (far_active) {
             la_aec_block_energy en = {render_energy, see, la_energy(aec->yb, hop)};
             la_aec_adapt(aec, c, aec->eb, py, &en);
+            if (c == 0) {
+                for (int32_t f = 0; f < ab; ++f) {
+                    aec->d_re[f] += aec->e_re[f];
+                    aec->d_im[f] += aec->e_im[f];
+                }
+            }
             /* foreground/background: adopt a clearly better background; restore a diverged one */
-            if (see < LA_AEC_COPY_RATIO * sff && see < sdd) {
+            if (see < LA_AEC_COPY_RATIO * sff && see < sdd && !aec->near_active) {
                 aec->better_frames[c]++;
             } else {
                 aec->better_frames[c] = 0;
@@ -594,12 +692,34 @@ void la_aec_process(la_aec *aec, float *const *capture, float *const *echo) {
                 aec->divergences++;
                 aec->worse_frames[c] = 0;
             }
+            /* a foreground that adds more than it removes (error 3 dB above the microphone,
+             * which double talk never causes) models a path that is gone: the echo path
+             * changed, so learn at the fixed rate again (as after a bulk delay move) and
+             * leave the detector off until the filter converges */
+            if (sff > 2.0f * sdd + 1e3f * (float)hop) {
+                aec->lost_frames[c]++;
+            } else {
+                aec->lost_frames[c] = 0;
+            }
+            if (aec->lost_frames[c] >= LA_AEC_LOST_BLOCKS) {
+                aec->adapted[c] = 0;
+                aec->sum_adapt[c] = 0.0f;
+                aec->converged = 0;
+                aec->lost_frames[c] = 0;
+            }
             echo_sum += sdd;
             residual_sum += sff;
         }
         if (c == 0) {
             float syy = la_energy(aec->yf, hop);
             echo_share = aec->leakage[0] * syy / (sff + 1.0f);
+            /* a filter that once converged but removes less than 3 dB from the mic while no near end
+             * has been detected for a second: the error is echo, whatever the (slow) leakage
+             * says - the echo path changed, so the residual path gain may rise at once */
+            if (far_active && aec->ever_converged && sff > LA_AEC_PC_KEEP * sdd &&
+                aec->since_near > LA_AEC_PC_QUIET) {
+                echo_share = 1.0f;
+            }
         }
         for (int32_t i = 0; i < hop; ++i) {
             echo[c][i] = aec->yf[i];
@@ -613,6 +733,10 @@ void la_aec_process(la_aec *aec, float *const *capture, float *const *echo) {
         aec->residual_power = 0.95f * aec->residual_power + 0.05f * residual_sum;
         if (aec->residual_power > 0.0f && aec->echo_power > 0.0f) {
             aec->erle_db = 10.0f * log10f(aec->echo_power / aec->residual_power);
+        }
+        if (aec->erle_db > LA_AEC_DTD_CONVERGED_DB) { /* the detector needs a working filter */
+            aec->converged = 1;
+            aec->ever_converged = 1;
         }
     }
     aec->capture_done += hop;

@@ -24,7 +24,7 @@ static float la_level_dbfs(double sum_squares, int64_t count) {
 
 const int32_t la_apm_native_rates_hz[LA_APM_NUM_NATIVE_RATES] = {8000, 16000, 32000, 48000};
 
-la_status la_apm_init(la_apm *apm, const la_apm_config *config) {
+static la_status la_apm_init_impl(la_apm *apm, const la_apm_config *config) {
     if (apm == NULL || config == NULL) {
         return LA_ERR_NULL_POINTER;
     }
@@ -70,6 +70,16 @@ la_status la_apm_init(la_apm *apm, const la_apm_config *config) {
     return LA_OK;
 }
 
+/* In the kernels' floating-point environment too: the windows, filter designs and constants
+ * computed here then do not depend on the caller's rounding mode (a last-bit difference in
+ * them could flip the echo canceller's detector decisions and change the output). */
+la_status la_apm_init(la_apm *apm, const la_apm_config *config) {
+    la_fpenv env = la_fpenv_enter();
+    la_status rc = la_apm_init_impl(apm, config);
+    la_fpenv_leave(env);
+    return rc;
+}
+
 void la_apm_reset(la_apm *apm) {
     la_hpf_reset(&apm->hpf);
     if (apm->config.noise_suppression || apm->config.echo_cancellation) {
@@ -103,6 +113,9 @@ int32_t la_apm_delay_samples(const la_apm *apm) {
     int32_t spectral = (apm->config.noise_suppression || apm->config.echo_cancellation) ? apm->hop : 0;
     return spectral + (apm->split ? 2 * apm->band.half : 0);
 }
+
+/* Blocks after the AEC's last double-talk detection that the suppressor treats as double talk. */
+#define LA_RES_DT_HOLD 50
 
 /* The echo canceller on one hop of planar capture: in place at 8/16 kHz; at 32/48 kHz on the
  * 16 kHz band, its estimate interpolated back and subtracted from the capture delayed by the
@@ -187,6 +200,7 @@ static la_status la_apm_process_capture_impl(la_apm *apm, int16_t *data, int64_t
             la_apm_cancel_echo(apm, planar);
             apm->ns.res_leakage = apm->aec.leakage[0];
             apm->ns.res_ratio = apm->aec.res_ratio;
+            apm->ns.res_double_talk = apm->aec.since_near < LA_RES_DT_HOLD;
             apm->ns.res_ratio_bin_hz = apm->aec.bin_hz;
         }
         if (apm->config.noise_suppression || apm->config.echo_cancellation) {
@@ -384,6 +398,10 @@ static int64_t la_aec_subnormals(const la_aec *a) {
            LA_SUBNORMALS(a->e_re) + LA_SUBNORMALS(a->e_im) + LA_SUBNORMALS(a->yb) +
            LA_SUBNORMALS(a->yf) + LA_SUBNORMALS(a->eb) + LA_SUBNORMALS(a->leak_ey) +
            LA_SUBNORMALS(a->leak_yy) + LA_SUBNORMALS(a->leakage) +
+           LA_SUBNORMALS(a->leak_pe_avg) + LA_SUBNORMALS(a->leak_py_avg) +
+           LA_SUBNORMALS(a->d_re) + LA_SUBNORMALS(a->d_im) + LA_SUBNORMALS(a->dtd_dd) +
+           LA_SUBNORMALS(a->dtd_yy) + LA_SUBNORMALS(a->dtd_yd_re) + LA_SUBNORMALS(a->dtd_yd_im) +
+           LA_SUBNORMALS(a->dtd_share) + LA_SUBNORMALS(a->dtd_ee) +
            LA_SUBNORMALS(a->render_tail) + LA_SUBNORMALS(a->path_gain) +
            LA_SUBNORMALS(a->res_ratio) + LA_SUBNORMALS(a->bin_hz) +
            LA_SUBNORMALS(a->sum_adapt) + LA_SUBNORMALS(a->render_env) +

@@ -218,6 +218,7 @@ typedef struct la_ns {
     float res_leakage;                  /* residual / echo-estimate power ratio (from the AEC) */
     const float *res_ratio;             /* the AEC's render-driven residual-to-error ratio */
     float res_ratio_bin_hz;             /* ... per bin of this width (0: none) */
+    int32_t res_double_talk;            /* the AEC's double-talk detector fires */
     int32_t suppress_noise;             /* 0: the stage only suppresses residual echo */
     int32_t band_4k, band_8k;           /* bins of 4 and 8 kHz (upper band follows 4-8 kHz) */
     float gain_floor;           /* linear */
@@ -321,7 +322,21 @@ typedef struct la_aec {
     float e_re[LA_APM_MAX_BINS], e_im[LA_APM_MAX_BINS];
     float yb[LA_APM_MAX_HOP], yf[LA_APM_MAX_HOP], eb[LA_APM_MAX_HOP];
     float leak_ey[LA_APM_MAX_CHANNELS], leak_yy[LA_APM_MAX_CHANNELS], leakage[LA_APM_MAX_CHANNELS];
+    /* double-talk detector (channel 0): D's spectrum, smoothed |D|^2, |Yf|^2, conj(Yf) D */
+    float d_re[LA_AEC_MAX_BINS], d_im[LA_AEC_MAX_BINS];
+    float dtd_dd[LA_AEC_MAX_BINS], dtd_yy[LA_AEC_MAX_BINS];
+    float dtd_yd_re[LA_AEC_MAX_BINS], dtd_yd_im[LA_AEC_MAX_BINS];
+    float dtd_share;                      /* share of recent far-active blocks in double talk */
+    float dtd_ee;                         /* smoothed foreground error energy */
+    int32_t dtd_hang, near_active;        /* near_active: double talk detected */
+    int32_t since_near;                   /* far-active blocks since the last detection (before
+                                           * the leakage test), for the suppressor */
+    int32_t converged;                    /* the filter has cancelled 12 dB: the detector runs */
+    int32_t ever_converged;               /* ... at least once since the reset */
+    float leak_pe_avg[LA_APM_MAX_CHANNELS][LA_AEC_MAX_BINS]; /* running means of |E|^2, |Y|^2 */
+    float leak_py_avg[LA_APM_MAX_CHANNELS][LA_AEC_MAX_BINS];
     int32_t better_frames[LA_APM_MAX_CHANNELS], worse_frames[LA_APM_MAX_CHANNELS];
+    int32_t lost_frames[LA_APM_MAX_CHANNELS]; /* blocks the foreground's error exceeded the mic */
     int32_t constrain_next;
     /* render-driven residual echo estimate: the aligned render power with a decaying tail,
      * the linear residual's gain over it, and the residual-to-error ratio it implies */
