@@ -20,7 +20,7 @@
  * Cohen and Berdugo (2001, section 3): the recursive average zeta of the a-priori SNR
  * (beta 0.7), smoothed over frequency in a local (3 bins) and a global (about 940 Hz)
  * window - rectangular here, Hann in the paper - and averaged over 300 Hz - 4 kHz for the
- * frame term with its peak rule; each maps to [0, 1] between -10 and -5 dB in the log domain,
+ * frame term with its peak rule; each maps to [0, 1] between -10 and -5 dB (linearly in zeta),
  * q = 1 - P_local P_global P_frame, at most 0.95, and
  *     p = 1 / (1 + q / (1 - q) (1 + xi) e^-v).
  * Gains are computed once from the channel-averaged power and applied to every channel.
@@ -63,8 +63,8 @@
 #define LA_NS_NOISE_SMOOTH 0.9f
 /* Cohen & Berdugo 2001: speech absence probability */
 #define LA_NS_ZETA_BETA 0.7f
-#define LA_NS_LOG2_ZETA_MIN (-3.3219281f) /* -10 dB */
-#define LA_NS_LOG2_ZETA_MAX (-1.6609640f) /* -5 dB */
+#define LA_NS_ZETA_MIN 0.1f             /* -10 dB */
+#define LA_NS_ZETA_MAX 0.31622777f       /* -5 dB */
 #define LA_NS_ZETA_PEAK_MIN 1.0f          /* 0 dB */
 #define LA_NS_ZETA_PEAK_MAX 10.0f         /* 10 dB */
 #define LA_NS_Q_MIN 0.001f
@@ -263,9 +263,10 @@ static void la_ns_update_babble(la_ns *ns) {
     ns->babble = ns->babble > 1e-6f ? ns->babble : 0.0f;
 }
 
-/* Maps log2(zeta) to [0, 1] between -10 and -5 dB (Cohen & Berdugo 2001, eq. 19). */
-static inline float la_ns_presence_map(float log2_zeta) {
-    float t = (log2_zeta - LA_NS_LOG2_ZETA_MIN) / (LA_NS_LOG2_ZETA_MAX - LA_NS_LOG2_ZETA_MIN);
+/* Maps zeta to [0, 1] between -10 and -5 dB. Cohen & Berdugo (2001, eq. 19) interpolate in
+ * log(zeta); linear in zeta here (two logarithms per bin fewer; the ramp spans only 5 dB). */
+static inline float la_ns_presence_map(float zeta) {
+    float t = (zeta - LA_NS_ZETA_MIN) * (1.0f / (LA_NS_ZETA_MAX - LA_NS_ZETA_MIN));
     return t < 0.0f ? 0.0f : (t > 1.0f ? 1.0f : t);
 }
 
@@ -297,13 +298,13 @@ static void la_ns_update_absence(la_ns *ns) {
     }
     frame /= (float)(ns->band_hi - ns->band_lo + 1);
     float p_frame;
-    if (frame > exp2f(LA_NS_LOG2_ZETA_MIN)) {
+    if (frame > LA_NS_ZETA_MIN) {
         if (frame > ns->zeta_frame_prev) {
             p_frame = 1.0f;
             float pk = frame < LA_NS_ZETA_PEAK_MIN ? LA_NS_ZETA_PEAK_MIN : frame;
             ns->zeta_peak = pk > LA_NS_ZETA_PEAK_MAX ? LA_NS_ZETA_PEAK_MAX : pk;
         } else {
-            p_frame = la_ns_presence_map(la_log2_fast(frame / ns->zeta_peak));
+            p_frame = la_ns_presence_map(frame / ns->zeta_peak);
         }
     } else {
         p_frame = 0.0f;
@@ -312,8 +313,7 @@ static void la_ns_update_absence(la_ns *ns) {
     for (int32_t k = 0; k < bins; ++k) {
         float local = (float)(prefix[hg + k + 2] - prefix[hg + k - 1]) * inv_local[k];
         float global = (float)(prefix[2 * hg + k + 1] - prefix[k]) * inv_global[k];
-        float p = la_ns_presence_map(la_log2_fast(local)) *
-                  la_ns_presence_map(la_log2_fast(global)) * p_frame;
+        float p = la_ns_presence_map(local) * la_ns_presence_map(global) * p_frame;
         float a = 1.0f - p;
         a = a < LA_NS_Q_MIN ? LA_NS_Q_MIN : (a > LA_NS_Q_MAX ? LA_NS_Q_MAX : a);
         q[k] = a;
