@@ -378,7 +378,12 @@ static int64_t la_ns_subnormals(const la_ns *ns) {
            LA_SUBNORMALS(ns->echo_im) + LA_SUBNORMALS(ns->res_gain) +
            LA_SUBNORMALS(ns->res_leakage) + LA_SUBNORMALS(ns->res_ratio_bin_hz) +
            LA_SUBNORMALS(ns->gain_floor) +
-           LA_SUBNORMALS(ns->speech_probability) + LA_SUBNORMALS(ns->noise_power);
+           LA_SUBNORMALS(ns->speech_probability) + LA_SUBNORMALS(ns->noise_power) +
+           LA_SUBNORMALS(ns->zeta) + LA_SUBNORMALS(ns->absence) +
+           LA_SUBNORMALS(ns->zeta_frame_prev) + LA_SUBNORMALS(ns->zeta_peak) +
+           LA_SUBNORMALS(ns->noise_median) + LA_SUBNORMALS(ns->noise_dip) +
+           LA_SUBNORMALS(ns->band_peak) + LA_SUBNORMALS(ns->babble) +
+           LA_SUBNORMALS(ns->floor_db);
 }
 
 static int64_t la_agc_subnormals(const la_agc *g) {

@@ -195,6 +195,8 @@ void la_hpf_process(la_hpf *h, int32_t channel, float *x, int32_t n);
 
 /* Noise suppressor: STFT (sqrt-Hann, window 2 x hop, zero-padded to a power of two), SPP-based
  * MMSE noise estimate, decision-directed a-priori SNR, OM-LSA gain with a floor. */
+#define LA_NS_MAX_GLOBAL_HALF 24 /* bins: 470 Hz at >= 25 Hz per bin, 2 kHz >= rate / 100 */
+
 typedef struct la_ns {
     la_fft fft;
     float fft_work[2 * LA_APM_MAX_FFT + 3 * LA_APM_MAX_FFT / 2 + 64];
@@ -225,6 +227,20 @@ typedef struct la_ns {
     float speech_probability;   /* mean a-posteriori speech presence, 300 Hz - 4 kHz */
     float noise_power;          /* mean square of the noise estimate, int16 units^2 */
     int32_t band_lo, band_hi;   /* bins of 300 Hz and 4 kHz */
+    /* Speech absence probability (Cohen & Berdugo 2001) */
+    float zeta[LA_APM_MAX_BINS];        /* recursive average of the a-priori SNR */
+    float absence[LA_APM_MAX_BINS];     /* a-priori speech absence probability q */
+    /* scratch: running sums of zeta over frequency, global_half entries of padding each side */
+    double prefix[LA_APM_MAX_BINS + 2 * LA_NS_MAX_GLOBAL_HALF + 1];
+    float inv_local[LA_APM_MAX_BINS], inv_global[LA_APM_MAX_BINS]; /* 1 / bins per window */
+    float zeta_frame_prev, zeta_peak;   /* frame mean of zeta (last frame), its recent peak */
+    int32_t global_half;                /* half width of the global window, bins */
+    /* Babble detector: dips of the noise estimate below its running median */
+    float noise_median[LA_APM_MAX_BINS]; /* log2 of the noise estimate, running median */
+    float noise_dip[LA_APM_MAX_BINS];    /* smoothed depth of the dips below it, log2 units */
+    float band_peak;            /* decaying peak of the 300 Hz - 4 kHz input power */
+    float babble;               /* 0 (stationary noise) .. 1 (babble), smoothed */
+    float floor_db;             /* configured gain floor, dB */
 } la_ns;
 
 la_status la_ns_init(la_ns *ns, int32_t sample_rate_hz, int32_t num_channels, float floor_db);
