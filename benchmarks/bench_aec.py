@@ -8,7 +8,8 @@ pywebrtc-audio's AEC3, aec-audio-processing's WebRTC APM, speexdsp's MDF), on se
 simulated rooms: far-end speech (an Allison prompt from ``../shared/data/speech/``) through a
 bulk delay and an exponentially decaying random room response, the echo at -30 dBFS at the
 microphone, a near-end talker (a different real voice: Carlo, male, Italian) in a
-double-talk segment at 0 dB near-to-echo ratio, and -70 dBFS white microphone noise. Scenarios, at 16 and 48 kHz:
+double-talk segment at 0 dB near-to-echo ratio, and -70 dBFS white microphone noise.
+Scenarios, at 16 and 48 kHz:
 
 - main: 10 s far-end single talk, 6 s double talk, 4 s single talk; correct delay hint;
 - wrong hint: the same, with ``set_stream_delay_ms`` 200 ms too long;
