@@ -396,6 +396,11 @@ class FilterInstance:
                 raise ValueError("out must be writable")
         self._native.process_s16(samples, out)
 
+    def _process_in_place(self, samples: memoryview) -> None:
+        """The processors' path: ``samples`` is a frame this package made (int16,
+        C-contiguous, one frame, writable), so only the native size check runs."""
+        self._native.process_s16(samples, samples)
+
     def reset(self) -> None:
         """Clear the filter's history (as just created).
 

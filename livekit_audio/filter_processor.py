@@ -60,11 +60,23 @@ class _Pipeline:
             lead = math.ceil(held) + 2
         self.align = _Realigner(channels, lead)
 
+    def direct(self, frame: Any, size: int) -> bool:
+        """Whether ``frame`` can go to the plug-in as it is: our frame, exactly one plug-in
+        frame at its rate, with nothing held by the framing or the re-aligner (the output is
+        then what :meth:`push` would give, without the copies)."""
+        return (
+            self.from_inner is None
+            and size == self.instance.frame_size
+            and type(frame) is AudioFrame
+            and not self.align.held
+            and not self.to_inner.pending_samples
+        )
+
     def push(self, frame: Any) -> list[np.ndarray]:
         out: list[np.ndarray] = []
         for block in self.to_inner.push(frame):
-            samples = frame_samples(block)  # a converter's frame: ours, writable, C order
-            self.instance.process_into(samples, samples)
+            # a converter's frame: ours, int16, writable, C order, one plug-in frame
+            self.instance._process_in_place(frame_samples(block))
             if self.from_inner is None:
                 out.append(block.to_ndarray())
             else:
@@ -201,6 +213,11 @@ class FilterProcessor(FrameProcessor[AudioFrame]):
         if pipe is None or pipe.layout != (rate, channels):
             pipe = self._open(rate, channels, size)
         try:
+            if pipe.direct(frame, size):  # whole plug-in frames, nothing held: no framing
+                samples = bytearray(frame_samples(frame))
+                view = memoryview(samples).cast("h")
+                pipe.instance._process_in_place(view)
+                return wrap_samples(view, rate, channels, size)
             blocks = pipe.push(frame)
         except FilterError:
             # What the converters and the re-aligner hold is out of step with the plug-in

@@ -454,3 +454,21 @@ def test_stage_output_is_aligned_and_exactly_as_long(
     with pytest.raises(TypeError, match="FilterProcessor"):
         FilterStage(object())  # type: ignore[arg-type]
     stage.close()
+
+
+def test_direct_path_equals_the_framed_path(
+    example: AudioFilter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Whole plug-in frames at the plug-in's rate skip the framing buffer and the re-aligner;
+    # the output must be bit-identical to the general path's (a stateful high-pass shows
+    # any slip).
+    from livekit_audio import filter_processor
+
+    x = _speechlike(48000, 48000, seed=7)
+    fast = example.processor(gain_db=-3.0, highpass_hz=120)
+    y_fast = _run(fast, x, 48000, 480)
+    monkeypatch.setattr(filter_processor._Pipeline, "direct", lambda self, frame, size: False)
+    slow = example.processor(gain_db=-3.0, highpass_hz=120)
+    y_slow = _run(slow, x, 48000, 480)
+    np.testing.assert_array_equal(y_fast, y_slow)
+    assert fast.delay_samples == slow.delay_samples == 0
