@@ -106,6 +106,7 @@ la_status la_aec_init(la_aec *aec, int32_t sample_rate_hz, int32_t num_channels,
     aec->env_block = sample_rate_hz * LA_AEC_ENV_BLOCK_MS / 1000;
     aec->ring_len = 2 * (int64_t)sample_rate_hz + 2 * aec->nfft; /* 2 s of render history */
     aec->bulk_delay = 0;
+    aec->use_avx2 = la_cpu_has_avx2_fma();
     la_status rc = la_fft_init(&aec->fft, aec->nfft, aec->fft_work,
                                sizeof(aec->fft_work) / sizeof(aec->fft_work[0]));
     if (rc != LA_OK) {
@@ -392,9 +393,10 @@ static void la_aec_measure_delay(la_aec *aec) {
     aec->echo_delay_ms = 1000.0f * (float)delay / (float)aec->rate;
 }
 
-/* Y = sum_k X_k W_k over the active bins, as a time-domain block (last hop of the IFFT). */
-static void la_aec_filter(la_aec *aec, const float (*w_re)[LA_AEC_MAX_BINS],
-                          const float (*w_im)[LA_AEC_MAX_BINS], float *y) {
+/* Y = sum_k X_k W_k over the active bins, as a time-domain block (last hop of the IFFT).
+ * Inlined into a portable and an AVX2 copy (same C, same bits). */
+LA_INLINE void la_aec_filter_impl(la_aec *aec, const float (*w_re)[LA_AEC_MAX_BINS],
+                                  const float (*w_im)[LA_AEC_MAX_BINS], float *y) {
     const int32_t ab = aec->bins;
     float *restrict yr = aec->spec_re;
     float *restrict yi = aec->spec_im;
@@ -413,6 +415,29 @@ static void la_aec_filter(la_aec *aec, const float (*w_re)[LA_AEC_MAX_BINS],
     }
     la_irfft(&aec->fft, yr, yi, aec->frame);
     memcpy(y, aec->frame + (aec->nfft - aec->hop), sizeof(float) * (size_t)aec->hop);
+}
+
+static void la_aec_filter_generic(la_aec *aec, const float (*w_re)[LA_AEC_MAX_BINS],
+                                  const float (*w_im)[LA_AEC_MAX_BINS], float *y) {
+    la_aec_filter_impl(aec, w_re, w_im, y);
+}
+
+#ifdef LA_HAVE_X86_DISPATCH
+LA_TARGET_AVX2 static void la_aec_filter_avx2(la_aec *aec, const float (*w_re)[LA_AEC_MAX_BINS],
+                                              const float (*w_im)[LA_AEC_MAX_BINS], float *y) {
+    la_aec_filter_impl(aec, w_re, w_im, y);
+}
+#endif
+
+static void la_aec_filter(la_aec *aec, const float (*w_re)[LA_AEC_MAX_BINS],
+                          const float (*w_im)[LA_AEC_MAX_BINS], float *y) {
+#ifdef LA_HAVE_X86_DISPATCH
+    if (aec->use_avx2) {
+        la_aec_filter_avx2(aec, w_re, w_im, y);
+        return;
+    }
+#endif
+    la_aec_filter_generic(aec, w_re, w_im, y);
 }
 
 /* Spectrum of a block placed at the end of an otherwise zero frame (overlap-save error). */

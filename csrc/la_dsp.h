@@ -235,6 +235,7 @@ typedef struct la_ns {
     float inv_local[LA_APM_MAX_BINS], inv_global[LA_APM_MAX_BINS]; /* 1 / bins per window */
     float zeta_frame_prev, zeta_peak;   /* frame mean of zeta (last frame), its recent peak */
     int32_t global_half;                /* half width of the global window, bins */
+    int32_t use_avx2;                   /* per-bin loops: AVX2 copy (chosen at init) */
     /* Babble detector: dips of the noise estimate below its running median */
     float noise_median[LA_APM_MAX_BINS]; /* log2 of the noise estimate, running median */
     float noise_dip[LA_APM_MAX_BINS];    /* smoothed depth of the dips below it, log2 units */
@@ -318,6 +319,7 @@ typedef struct la_aec {
     la_fft fft;
     float fft_work[2 * LA_APM_MAX_FFT + 3 * LA_APM_MAX_FFT / 2 + 64];
     int32_t rate, hop, nfft, bins, partitions, num_channels;
+    int32_t use_avx2; /* filter sum: AVX2 copy (chosen at init) */
     /* render history (mono, down-mixed) indexed by absolute render sample */
     float ring[LA_AEC_RING];
     int64_t render_written, capture_done;
