@@ -264,3 +264,32 @@ async def test_processor_takes_its_echo_reference_from_an_audio_source(speech_di
     y = np.r_[y[d:], np.zeros(d)]
     tail = slice(7 * rate, 10 * rate - 1000)
     assert level_dbfs(mic[tail].astype(float)) - level_dbfs(y[tail]) >= 20.0
+
+
+@pytest.mark.parametrize(
+    ("rate", "echo_cancellation"),
+    [(16000, True), (48000, False)],
+)
+def test_portable_and_avx2_copies_give_the_same_bits(
+    rate, echo_cancellation, speech_dir, rng, monkeypatch
+):
+    """The noise suppressor's per-frame work and the echo canceller's filter sum run in a
+    portable and an AVX2 copy of the same C (chosen when the module is built): without
+    contraction or reassociation both round identically, so echo, double talk and noise come
+    out the same whichever copy runs. The stages with FMA kernels of their own, whose rounding
+    differs by design (the high-pass filter, and the band split the echo canceller runs on at
+    32/48 kHz), are left out. On a CPU without AVX2 both runs take the portable copy."""
+    far = far_speech(speech_dir, rate, 6.0)
+    mic = room_echo(far, rate, rng, delay_ms=60.0)
+    near, r = load_speech(speech_dir, "carlo_it-IT_male_16k.wav")
+    near = resample(near.astype(np.float32), r, rate).astype(np.float64)
+    mic[3 * rate : 5 * rate] += near[: 2 * rate] * 0.1
+    mic += rng.standard_normal(len(mic)) * FULL_SCALE * 10 ** (-50 / 20)
+    options = dict(
+        echo_cancellation=echo_cancellation, noise_suppression=True, auto_gain_control=True
+    )
+    fast = run(AudioProcessingModule(**options), far, mic, rate)
+    monkeypatch.setenv("LIVEKIT_AUDIO_NO_SIMD", "1")
+    portable = run(AudioProcessingModule(**options), far, mic, rate)
+    assert np.any(fast != 0)
+    np.testing.assert_array_equal(portable, fast)
