@@ -19,6 +19,11 @@
 
 #define LA_INLINE static inline __attribute__((always_inline))
 
+/* The eight lanes of an accumulator combined in the fixed tree the kernels here use. */
+LA_INLINE float la_lanes8(const float acc[8]) {
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
 /* sum_i h[i] * x[i] for n a multiple of 8: eight scalar accumulators, fixed combine tree. */
 LA_INLINE float la_dot_generic_inline(const float *restrict h, const float *restrict x,
                                       int32_t n) {
@@ -28,7 +33,7 @@ LA_INLINE float la_dot_generic_inline(const float *restrict h, const float *rest
             acc[j] += h[i + j] * x[i + j];
         }
     }
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    return la_lanes8(acc);
 }
 
 /* Four independent dot products out[j] = sum_i hj[i] * xj[i], n a multiple of 8. */
@@ -44,6 +49,21 @@ LA_INLINE void la_dot4_generic_inline(LA_DOT4_ARGS) {
     out[3] = la_dot_generic_inline(h3, x3, n);
 }
 
+/* sum_i x[i] over any n: eight accumulators, so it vectorises and is not latency-bound. */
+LA_INLINE float la_sum8(const float *restrict x, int64_t n) {
+    float acc[8] = {0.0f};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        for (int32_t j = 0; j < 8; ++j) {
+            acc[j] += x[i + j];
+        }
+    }
+    for (; i < n; ++i) {
+        acc[0] += x[i];
+    }
+    return la_lanes8(acc);
+}
+
 /* sum_i x[i]^2 over any n: eight accumulators, so it vectorises and is not latency-bound. */
 LA_INLINE float la_sum_squares(const float *restrict x, int32_t n) {
     float acc[8] = {0.0f};
@@ -56,7 +76,7 @@ LA_INLINE float la_sum_squares(const float *restrict x, int32_t n) {
     for (; i < n; ++i) {
         acc[0] += x[i] * x[i];
     }
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    return la_lanes8(acc);
 }
 
 #ifdef LA_HAVE_X86_DISPATCH
