@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "la_dsp.h"
+#include "la_simd.h"
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
@@ -103,7 +104,55 @@ static void la_cfft(const la_fft *f, float *restrict re, float *restrict im, flo
         im[1] = i0 - im[1];
         return;
     }
-    for (int32_t h = 4; h < m; h *= 2) {
+    int32_t h = 4;
+    /* Stages h and 2h fused into one pass over groups of 4h: the same butterflies with the
+     * same twiddles in the same order as two radix-2 passes (so the same bits), with half the
+     * loads and stores. For j < h the group's four points a, b, c, d at j, h + j, 2h + j,
+     * 3h + j go through (a, b) and (c, d) with w_h[j], then (a, c) with w_2h[j] and (b, d)
+     * with w_2h[h + j]. */
+    for (; 4 * h <= m; h *= 4) {
+        const float *restrict w1r = f->tw_re + (h - 1);
+        const float *restrict w1i = f->tw_im + (h - 1);
+        const float *restrict w2r = f->tw_re + (2 * h - 1);
+        const float *restrict w2i = f->tw_im + (2 * h - 1);
+        for (int32_t g = 0; g < m; g += 4 * h) {
+            float *restrict ar = re + g;
+            float *restrict ai = im + g;
+            float *restrict br = re + g + h;
+            float *restrict bi = im + g + h;
+            float *restrict cr = re + g + 2 * h;
+            float *restrict ci = im + g + 2 * h;
+            float *restrict dr = re + g + 3 * h;
+            float *restrict di = im + g + 3 * h;
+            LA_IVDEP
+            for (int32_t j = 0; j < h; ++j) {
+                float u_r = w1r[j], u_i = sign * -w1i[j]; /* forward: w; inverse: conj */
+                float tr = br[j] * u_r - bi[j] * u_i;
+                float ti = br[j] * u_i + bi[j] * u_r;
+                float a1r = ar[j] + tr, a1i = ai[j] + ti;
+                float b1r = ar[j] - tr, b1i = ai[j] - ti;
+                float sr = dr[j] * u_r - di[j] * u_i;
+                float si = dr[j] * u_i + di[j] * u_r;
+                float c1r = cr[j] + sr, c1i = ci[j] + si;
+                float d1r = cr[j] - sr, d1i = ci[j] - si;
+                float v_r = w2r[j], v_i = sign * -w2i[j];
+                float pr = c1r * v_r - c1i * v_i;
+                float pi = c1r * v_i + c1i * v_r;
+                float x_r = w2r[h + j], x_i = sign * -w2i[h + j];
+                float qr = d1r * x_r - d1i * x_i;
+                float qi = d1r * x_i + d1i * x_r;
+                ar[j] = a1r + pr;
+                ai[j] = a1i + pi;
+                cr[j] = a1r - pr;
+                ci[j] = a1i - pi;
+                br[j] = b1r + qr;
+                bi[j] = b1i + qi;
+                dr[j] = b1r - qr;
+                di[j] = b1i - qi;
+            }
+        }
+    }
+    for (; h < m; h *= 2) { /* a last radix-2 stage when the count is odd */
         const float *restrict wr = f->tw_re + (h - 1);
         const float *restrict wi = f->tw_im + (h - 1);
         for (int32_t g = 0; g < m; g += 2 * h) {

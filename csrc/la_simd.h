@@ -19,6 +19,16 @@
 
 #define LA_INLINE static inline __attribute__((always_inline))
 
+/* Before a loop whose iterations are independent but whose many pointers the compiler cannot
+ * prove apart (more than its run-time alias checks cover): lets it vectorise without them. */
+#if defined(__clang__)
+#define LA_IVDEP _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__GNUC__)
+#define LA_IVDEP _Pragma("GCC ivdep")
+#else
+#define LA_IVDEP
+#endif
+
 /* The eight lanes of an accumulator combined in the fixed tree the kernels here use. */
 LA_INLINE float la_lanes8(const float acc[8]) {
     return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
