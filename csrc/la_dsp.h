@@ -138,6 +138,7 @@ typedef struct la_fft {
     float *sp_re, *sp_im; /* split-step twiddles exp(-2 pi i k / n), k <= m/2 */
     float *z_re, *z_im;   /* complex scratch */
     int32_t *bitrev;      /* bit-reversal permutation of m */
+    int32_t use_avx2;     /* transforms: AVX2 copy (chosen at init) */
 } la_fft;
 
 /* Floats of work memory la_fft_init needs for size n. */

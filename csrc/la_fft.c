@@ -39,6 +39,7 @@ la_status la_fft_init(la_fft *f, int32_t n, float *work, size_t work_floats) {
         return LA_ERR_BUFFER_TOO_SMALL;
     }
     const int32_t m = n / 2;
+    f->use_avx2 = la_cpu_has_avx2_fma();
     f->n = n;
     f->m = m;
     f->tw_re = work;
@@ -76,7 +77,7 @@ la_status la_fft_init(la_fft *f, int32_t n, float *work, size_t work_floats) {
 }
 
 /* In-place complex FFT of f->z (already in bit-reversed order). sign = -1 forward, +1 inverse. */
-static void la_cfft(const la_fft *f, float *restrict re, float *restrict im, float sign) {
+LA_INLINE void la_cfft(const la_fft *f, float *restrict re, float *restrict im, float sign) {
     const int32_t m = f->m;
     /* First two stages as one radix-4 pass: butterflies without multiplications. */
     if (m >= 4) {
@@ -173,8 +174,8 @@ static void la_cfft(const la_fft *f, float *restrict re, float *restrict im, flo
     }
 }
 
-void la_rfft(const la_fft *f, const float *restrict x, float *restrict out_re,
-             float *restrict out_im) {
+LA_INLINE void la_rfft_impl(const la_fft *f, const float *restrict x, float *restrict out_re,
+                            float *restrict out_im) {
     const int32_t m = f->m;
     float *restrict zr = f->z_re;
     float *restrict zi = f->z_im;
@@ -207,8 +208,8 @@ void la_rfft(const la_fft *f, const float *restrict x, float *restrict out_re,
     }
 }
 
-void la_irfft(const la_fft *f, const float *restrict in_re, const float *restrict in_im,
-              float *restrict x) {
+LA_INLINE void la_irfft_impl(const la_fft *f, const float *restrict in_re,
+                             const float *restrict in_im, float *restrict x) {
     const int32_t m = f->m;
     float *restrict zr = f->z_re;
     float *restrict zi = f->z_im;
@@ -237,4 +238,46 @@ void la_irfft(const la_fft *f, const float *restrict in_re, const float *restric
         x[2 * i] = zr[i] * scale;
         x[2 * i + 1] = zi[i] * scale;
     }
+}
+
+/* The transforms in a portable and an AVX2 copy of the same C (no contraction under -std=c11:
+ * the same bits), chosen at init. */
+static void la_rfft_generic(const la_fft *f, const float *x, float *out_re, float *out_im) {
+    la_rfft_impl(f, x, out_re, out_im);
+}
+
+static void la_irfft_generic(const la_fft *f, const float *in_re, const float *in_im, float *x) {
+    la_irfft_impl(f, in_re, in_im, x);
+}
+
+#ifdef LA_HAVE_X86_DISPATCH
+LA_TARGET_AVX2 static void la_rfft_avx2(const la_fft *f, const float *x, float *out_re,
+                                        float *out_im) {
+    la_rfft_impl(f, x, out_re, out_im);
+}
+
+LA_TARGET_AVX2 static void la_irfft_avx2(const la_fft *f, const float *in_re, const float *in_im,
+                                         float *x) {
+    la_irfft_impl(f, in_re, in_im, x);
+}
+#endif
+
+void la_rfft(const la_fft *f, const float *x, float *out_re, float *out_im) {
+#ifdef LA_HAVE_X86_DISPATCH
+    if (f->use_avx2) {
+        la_rfft_avx2(f, x, out_re, out_im);
+        return;
+    }
+#endif
+    la_rfft_generic(f, x, out_re, out_im);
+}
+
+void la_irfft(const la_fft *f, const float *in_re, const float *in_im, float *x) {
+#ifdef LA_HAVE_X86_DISPATCH
+    if (f->use_avx2) {
+        la_irfft_avx2(f, in_re, in_im, x);
+        return;
+    }
+#endif
+    la_irfft_generic(f, in_re, in_im, x);
 }

@@ -273,12 +273,13 @@ async def test_processor_takes_its_echo_reference_from_an_audio_source(speech_di
 def test_portable_and_avx2_copies_give_the_same_bits(
     rate, echo_cancellation, speech_dir, rng, monkeypatch
 ):
-    """The noise suppressor's per-frame work and the echo canceller's filter sum run in a
-    portable and an AVX2 copy of the same C (chosen when the module is built): without
-    contraction or reassociation both round identically, so echo, double talk and noise come
-    out the same whichever copy runs. The stages with FMA kernels of their own, whose rounding
-    differs by design (the high-pass filter, and the band split the echo canceller runs on at
-    32/48 kHz), are left out. On a CPU without AVX2 both runs take the portable copy."""
+    """The noise suppressor's per-frame work, the echo canceller's filter sum and the FFTs
+    run in a portable and an AVX2 copy of the same C (chosen when the module is built):
+    without contraction or reassociation both round identically, so echo, double talk and
+    noise come out the same whichever copy runs. The stages with FMA kernels of their own,
+    whose rounding differs by design (the high-pass filter, and the band split the echo
+    canceller runs on at 32/48 kHz), are left out. On a CPU without AVX2 both runs take the
+    portable copy."""
     far = far_speech(speech_dir, rate, 6.0)
     mic = room_echo(far, rate, rng, delay_ms=60.0)
     near, r = load_speech(speech_dir, "carlo_it-IT_male_16k.wav")
