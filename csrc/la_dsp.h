@@ -353,6 +353,7 @@ typedef struct la_aec {
     int32_t converged;                    /* the filter has cancelled 12 dB: the detector runs */
     int32_t ever_converged;               /* ... at least once since the reset */
     float leak_pe_avg[LA_APM_MAX_CHANNELS][LA_AEC_MAX_BINS]; /* running means of |E|^2, |Y|^2 */
+    float leak_gey[LA_APM_MAX_CHANNELS], leak_gyy[LA_APM_MAX_CHANNELS]; /* across-bin regression */
     float leak_py_avg[LA_APM_MAX_CHANNELS][LA_AEC_MAX_BINS];
     int32_t better_frames[LA_APM_MAX_CHANNELS], worse_frames[LA_APM_MAX_CHANNELS];
     int32_t lost_frames[LA_APM_MAX_CHANNELS]; /* blocks the foreground's error exceeded the mic */
