@@ -403,6 +403,7 @@ static int64_t la_aec_subnormals(const la_aec *a) {
            LA_SUBNORMALS(a->e_re) + LA_SUBNORMALS(a->e_im) + LA_SUBNORMALS(a->yb) +
            LA_SUBNORMALS(a->yf) + LA_SUBNORMALS(a->eb) + LA_SUBNORMALS(a->leak_ey) +
            LA_SUBNORMALS(a->leak_yy) + LA_SUBNORMALS(a->leakage) +
+           LA_SUBNORMALS(a->leak_gey) + LA_SUBNORMALS(a->leak_gyy) +
            LA_SUBNORMALS(a->leak_pe_avg) + LA_SUBNORMALS(a->leak_py_avg) +
            LA_SUBNORMALS(a->d_re) + LA_SUBNORMALS(a->d_im) + LA_SUBNORMALS(a->dtd_dd) +
            LA_SUBNORMALS(a->dtd_yy) + LA_SUBNORMALS(a->dtd_yd_re) + LA_SUBNORMALS(a->dtd_yd_im) +
