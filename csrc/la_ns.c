@@ -43,10 +43,13 @@
  * the suppressor towards a babble setting: the estimator's a-priori SNR under speech
  * presence 15 -> 25 dB (fewer bursts taken for speech), the noise used for the gain scaled
  * by 1 + 3 b (the bias compensation, an over-estimate as in Berouti, Schwartz and Makhoul,
- * ICASSP 1979), the decision-directed smoothing 0.98 -> 0.96 (the a-priori SNR follows the
+ * ICASSP 1979), the decision-directed smoothing 0.98 -> 0.95 (the a-priori SNR follows the
  * target's syllables faster) and the gain floor raised to 0.55 of its depth in dB (-21 ->
  * -11.6 dB): with speech-like noise, deeper suppression removes target speech as well (STOI
- * falls).
+ * falls). The floor rises further, to 0.45 of its depth (-9.5 dB), as the band peak over the
+ * noise goes from 12 to 18 dB: there the target dominates, the babble left in the pauses
+ * matters less than the target's weak parts the floor would take (babble at 10 dB SNR:
+ * STOI drop 0.033 -> 0.028 at 16 kHz).
  */
 #include <math.h>
 #include <string.h>
@@ -81,8 +84,11 @@
 #define LA_NS_PEAK_OFF_DB 25.0f          /* ... to 25 dB band peak over noise */
 #define LA_NS_BABBLE_SMOOTH 0.95f
 #define LA_NS_BABBLE_OVER 3.0f           /* noise for the gain x (1 + 3 b) */
-#define LA_NS_BABBLE_FLOOR_SCALE 0.55f   /* floor depth in dB x (1 - b (1 - 0.55)) */
-#define LA_NS_DD_ALPHA_BABBLE 0.96f      /* decision-directed smoothing with babble */
+#define LA_NS_BABBLE_FLOOR_SCALE 0.55f   /* floor depth in dB x (1 - b (1 - 0.55)) ... */
+#define LA_NS_BABBLE_FLOOR_SCALE_HI 0.45f /* ... 0.45 at a high band peak over the noise, */
+#define LA_NS_FLOOR_PEAK_LO_DB 12.0f     /* ... moving from 12 ... */
+#define LA_NS_FLOOR_PEAK_HI_DB 18.0f     /* ... to 18 dB */
+#define LA_NS_DD_ALPHA_BABBLE 0.95f      /* decision-directed smoothing with babble */
 #define LA_NS_DB_PER_LOG2 3.0103000f
 #define LA_NS_SPP_SMOOTH 0.9f
 #define LA_NS_DD_ALPHA 0.98f
@@ -181,6 +187,7 @@ void la_ns_reset(la_ns *ns) {
     ns->zeta_peak = LA_NS_ZETA_PEAK_MIN;
     ns->band_peak = 0.0f;
     ns->babble = 0.0f;
+    ns->peak_db = 0.0f;
     ns->frames_seen = 0;
     ns->speech_probability = 0.0f;
     ns->noise_power = 0.0f;
@@ -283,6 +290,7 @@ LA_INLINE void la_ns_update_babble(la_ns *ns) {
     peak = peak > 1e-3f ? peak : 1e-3f;
     ns->band_peak = peak;
     float peak_db = LA_NS_DB_PER_LOG2 * (la_log2_fast(peak) - la_log2_fast(weight));
+    ns->peak_db = peak_db;
     float fade = (LA_NS_PEAK_OFF_DB - peak_db) / (LA_NS_PEAK_OFF_DB - LA_NS_PEAK_FADE_DB);
     fade = fade < 0.0f ? 0.0f : (fade > 1.0f ? 1.0f : fade);
     float target = (depth_db - LA_NS_DIP_LO_DB) / (LA_NS_DIP_HI_DB - LA_NS_DIP_LO_DB);
@@ -353,8 +361,13 @@ LA_INLINE void la_ns_update_absence(la_ns *ns) {
 LA_INLINE void la_ns_update_gain(la_ns *ns) {
     const int32_t bins = ns->bins;
     const float b = ns->babble;
-    const float floor_db =
-        ns->floor_db * (1.0f - b * (1.0f - LA_NS_BABBLE_FLOOR_SCALE));
+    /* the babble floor's scale: 0.55 up to a band peak of 12 dB over the noise, 0.45 from 18 */
+    float high = (ns->peak_db - LA_NS_FLOOR_PEAK_LO_DB) /
+                 (LA_NS_FLOOR_PEAK_HI_DB - LA_NS_FLOOR_PEAK_LO_DB);
+    high = high < 0.0f ? 0.0f : (high > 1.0f ? 1.0f : high);
+    const float scale = LA_NS_BABBLE_FLOOR_SCALE +
+                        high * (LA_NS_BABBLE_FLOOR_SCALE_HI - LA_NS_BABBLE_FLOOR_SCALE);
+    const float floor_db = ns->floor_db * (1.0f - b * (1.0f - scale));
     const float floor = b > 0.0f ? powf(10.0f, floor_db / 20.0f) : ns->gain_floor;
     const float log2_floor = la_log2_fast(floor);
     const float over = 1.0f + LA_NS_BABBLE_OVER * b;
