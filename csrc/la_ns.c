@@ -43,13 +43,15 @@
  * the suppressor towards a babble setting: the estimator's a-priori SNR under speech
  * presence 15 -> 25 dB (fewer bursts taken for speech), the noise used for the gain scaled
  * by 1 + 3 b (the bias compensation, an over-estimate as in Berouti, Schwartz and Makhoul,
- * ICASSP 1979), the decision-directed smoothing 0.98 -> 0.95 (the a-priori SNR follows the
- * target's syllables faster) and the gain floor raised to 0.55 of its depth in dB (-21 ->
- * -11.6 dB): with speech-like noise, deeper suppression removes target speech as well (STOI
- * falls). The floor rises further, to 0.45 of its depth (-9.5 dB), as the band peak over the
- * noise goes from 12 to 18 dB: there the target dominates, the babble left in the pauses
- * matters less than the target's weak parts the floor would take (babble at 10 dB SNR:
- * STOI drop 0.033 -> 0.028 at 16 kHz).
+ * ICASSP 1979), the decision-directed smoothing 0.98 -> 0.96 (the a-priori SNR follows the
+ * target's syllables faster) and the gain floor raised to 0.58 of its depth in dB (-21 ->
+ * -12.2 dB): with speech-like noise, deeper suppression removes target speech as well (STOI
+ * falls). Both move further as the target comes to dominate, judged by the band peak over
+ * the noise: the smoothing to 0.92 between 8 and 14 dB (the a-priori SNR then tracks the
+ * target's onsets and decays within a few frames - Cappe, IEEE TSAP 2(2), 1994, shows how the
+ * smoothing constant trades the residual's musical character against this lag) and the floor
+ * to 0.45 of its depth (-9.5 dB) between 12 and 18 dB: there the babble left in the pauses
+ * matters less than the target's weak parts a deep floor takes.
  */
 #include <math.h>
 #include <string.h>
@@ -84,11 +86,14 @@
 #define LA_NS_PEAK_OFF_DB 25.0f          /* ... to 25 dB band peak over noise */
 #define LA_NS_BABBLE_SMOOTH 0.95f
 #define LA_NS_BABBLE_OVER 3.0f           /* noise for the gain x (1 + 3 b) */
-#define LA_NS_BABBLE_FLOOR_SCALE 0.55f   /* floor depth in dB x (1 - b (1 - 0.55)) ... */
+#define LA_NS_BABBLE_FLOOR_SCALE 0.58f   /* floor depth in dB x (1 - b (1 - 0.58)) ... */
 #define LA_NS_BABBLE_FLOOR_SCALE_HI 0.45f /* ... 0.45 at a high band peak over the noise, */
 #define LA_NS_FLOOR_PEAK_LO_DB 12.0f     /* ... moving from 12 ... */
 #define LA_NS_FLOOR_PEAK_HI_DB 18.0f     /* ... to 18 dB */
-#define LA_NS_DD_ALPHA_BABBLE 0.95f      /* decision-directed smoothing with babble */
+#define LA_NS_DD_ALPHA_BABBLE 0.96f      /* decision-directed smoothing with babble ... */
+#define LA_NS_DD_ALPHA_BABBLE_HI 0.92f   /* ... at a high band peak over the noise, */
+#define LA_NS_DD_PEAK_LO_DB 8.0f         /* ... moving from 8 ... */
+#define LA_NS_DD_PEAK_HI_DB 14.0f        /* ... to 14 dB */
 #define LA_NS_DB_PER_LOG2 3.0103000f
 #define LA_NS_SPP_SMOOTH 0.9f
 #define LA_NS_DD_ALPHA 0.98f
@@ -361,7 +366,7 @@ LA_INLINE void la_ns_update_absence(la_ns *ns) {
 LA_INLINE void la_ns_update_gain(la_ns *ns) {
     const int32_t bins = ns->bins;
     const float b = ns->babble;
-    /* the babble floor's scale: 0.55 up to a band peak of 12 dB over the noise, 0.45 from 18 */
+    /* the babble floor's scale: 0.58 up to a band peak of 12 dB over the noise, 0.45 from 18 */
     float high = (ns->peak_db - LA_NS_FLOOR_PEAK_LO_DB) /
                  (LA_NS_FLOOR_PEAK_HI_DB - LA_NS_FLOOR_PEAK_LO_DB);
     high = high < 0.0f ? 0.0f : (high > 1.0f ? 1.0f : high);
@@ -371,7 +376,12 @@ LA_INLINE void la_ns_update_gain(la_ns *ns) {
     const float floor = b > 0.0f ? powf(10.0f, floor_db / 20.0f) : ns->gain_floor;
     const float log2_floor = la_log2_fast(floor);
     const float over = 1.0f + LA_NS_BABBLE_OVER * b;
-    const float alpha = LA_NS_DD_ALPHA + b * (LA_NS_DD_ALPHA_BABBLE - LA_NS_DD_ALPHA);
+    /* the babble smoothing: 0.96 up to a band peak of 8 dB over the noise, 0.92 from 14 */
+    float fast = (ns->peak_db - LA_NS_DD_PEAK_LO_DB) / (LA_NS_DD_PEAK_HI_DB - LA_NS_DD_PEAK_LO_DB);
+    fast = fast < 0.0f ? 0.0f : (fast > 1.0f ? 1.0f : fast);
+    const float alpha_babble =
+        LA_NS_DD_ALPHA_BABBLE + fast * (LA_NS_DD_ALPHA_BABBLE_HI - LA_NS_DD_ALPHA_BABBLE);
+    const float alpha = LA_NS_DD_ALPHA + b * (alpha_babble - LA_NS_DD_ALPHA);
     const float *restrict power = ns->power;
     const float *restrict noise = ns->noise_psd;
     const float *restrict absence = ns->absence;
