@@ -43,8 +43,9 @@
  * below it (time constant 1 s), power-weighted over 300 Hz - 4 kHz. Stationary noise dips
  * about 0.2 dB, babble 0.4-0.6 dB; target speech leaking into the estimate raises it above
  * its median rather than below, so it barely counts. The detector is faded out when the
- * input's decaying band peak is more than 20-25 dB above the noise (there the estimate holds
- * speech and a low noise matters little). Its output b in [0, 1] (smoothed, ~0.2 s) moves
+ * input's decaying band peak is more than 19-22 dB above the noise (there the estimate holds
+ * speech and a low noise matters little; a clean target's long vowels leaking into the
+ * estimate of hum or pink noise at 10 dB SNR can still dip it 0.3-0.5 dB). Its output b in [0, 1] (smoothed, ~0.2 s) moves
  * the suppressor towards a babble setting: the estimator's a-priori SNR under speech
  * presence 15 -> 25 dB (fewer bursts taken for speech), the noise used for the gain scaled
  * by 1 + 3 b (the bias compensation, an over-estimate as in Berouti, Schwartz and Makhoul,
@@ -89,8 +90,8 @@
 #define LA_NS_DIP_LO_DB 0.25f
 #define LA_NS_DIP_HI_DB 0.35f
 #define LA_NS_PEAK_DECAY 0.995f
-#define LA_NS_PEAK_FADE_DB 20.0f         /* fade the detector out from 20 ... */
-#define LA_NS_PEAK_OFF_DB 25.0f          /* ... to 25 dB band peak over noise */
+#define LA_NS_PEAK_FADE_DB 19.0f         /* fade the detector out from 19 ... */
+#define LA_NS_PEAK_OFF_DB 22.0f          /* ... to 22 dB band peak over noise */
 #define LA_NS_BABBLE_SMOOTH 0.95f
 #define LA_NS_BABBLE_OVER 3.0f           /* noise for the gain x (1 + 3 b) */
 #define LA_NS_BABBLE_FLOOR_SCALE 0.6f    /* floor depth in dB x (1 - b (1 - 0.6)) ... */
