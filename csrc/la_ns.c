@@ -32,32 +32,32 @@
  * E1 uses Abramowitz & Stegun 5.1.53 (x <= 1) and 5.1.56 (x > 1); exp and log are the
  * polynomial approximations of la_fastmath.h, so the per-bin loops vectorise.
  *
- * Babble. Noise made of many talkers is not stationary: its short-time power has a heavier
- * tail than the exponential law the estimator above assumes, so the estimate dips into the
- * lulls between syllables and sits several dB below the noise's mean; the noise's bursts
- * then pass as speech. R. Martin (IEEE TSAP 9(5), 2001, minimum statistics) makes the same
- * point for the minimum of a noisy periodogram: its bias grows with the periodogram's
- * variance and has to be compensated by a factor that grows with it. Here a detector
- * measures that non-stationarity on the noise estimate itself: per bin a running median of
- * log2(noise) (steps of 0.1 dB per frame) and the smoothed depth of the estimate's dips
- * below it (time constant 1 s), power-weighted over 300 Hz - 4 kHz. Stationary noise dips
- * about 0.2 dB, babble 0.4-0.6 dB; target speech leaking into the estimate raises it above
- * its median rather than below, so it barely counts. The detector is faded out when the
- * input's decaying band peak is more than 19-22 dB above the noise (there the estimate holds
- * speech and a low noise matters little; a clean target's long vowels leaking into the
- * estimate of hum or pink noise at 10 dB SNR can still dip it 0.3-0.5 dB). Its output b in [0, 1] (smoothed, ~0.2 s) moves
- * the suppressor towards a babble setting: the estimator's a-priori SNR under speech
- * presence 15 -> 25 dB (fewer bursts taken for speech), the noise used for the gain scaled
- * by 1 + 3 b (the bias compensation, an over-estimate as in Berouti, Schwartz and Makhoul,
- * ICASSP 1979), the decision-directed smoothing 0.98 -> 0.96 (the a-priori SNR follows the
- * target's syllables faster) and the gain floor raised to 0.6 of its depth in dB (-21 ->
- * -12.6 dB): with speech-like noise, deeper suppression removes target speech as well (STOI
- * falls). Both move further as the target comes to dominate, judged by the band peak over
- * the noise: the smoothing to 0.92 between 8 and 14 dB (the a-priori SNR then tracks the
- * target's onsets and decays within a few frames - Cappe, IEEE TSAP 2(2), 1994, shows how the
- * smoothing constant trades the residual's musical character against this lag) and the floor
- * to 0.45 of its depth (-9.5 dB) between 12 and 18 dB: there the babble left in the pauses
- * matters less than the target's weak parts a deep floor takes.
+ * Babble. Noise made of many talkers is not stationary: its short-time power has a heavier tail
+ * than the exponential law the estimator above assumes, so the estimate dips into the lulls
+ * between syllables and sits several dB below the noise's mean; the noise's bursts then pass as
+ * speech. R. Martin (IEEE TSAP 9(5), 2001, minimum statistics) makes the same point for the
+ * minimum of a noisy periodogram: its bias grows with the periodogram's variance and has to be
+ * compensated by a factor that grows with it. Here a detector measures that non-stationarity on
+ * the noise estimate itself: per bin a running median of log2(noise) (steps of 0.1 dB per
+ * frame) and the smoothed depth of the estimate's dips below it (time constant 1 s),
+ * power-weighted over 300 Hz - 4 kHz. Stationary noise dips about 0.2 dB, babble 0.4-0.6 dB;
+ * target speech leaking into the estimate raises it above its median rather than below, so it
+ * barely counts. The detector is faded out when the input's decaying band peak is more than
+ * 19-22 dB above the noise (there the estimate holds speech and a low noise matters little; a
+ * clean target's long vowels leaking into the estimate of hum or pink noise at 10 dB SNR can
+ * still dip it 0.3-0.5 dB). Its output b in [0, 1] (smoothed, ~0.2 s) moves the suppressor
+ * towards a babble setting: the estimator's a-priori SNR under speech presence 15 -> 25 dB
+ * (fewer bursts taken for speech), the noise used for the gain scaled by 1 + 3 b (the bias
+ * compensation, an over-estimate as in Berouti, Schwartz and Makhoul, ICASSP 1979), the
+ * decision-directed smoothing 0.98 -> 0.96 (the a-priori SNR follows the target's syllables
+ * faster) and the gain floor raised to 0.6 of its depth in dB (-21 -> -12.6 dB): with
+ * speech-like noise, deeper suppression removes target speech as well (STOI falls). Both move
+ * further as the target comes to dominate, judged by the band peak over the noise: the
+ * smoothing to 0.92 between 8 and 14 dB (the a-priori SNR then tracks the target's onsets and
+ * decays within a few frames - Cappe, IEEE TSAP 2(2), 1994, shows how the smoothing constant
+ * trades the residual's musical character against this lag) and the floor to 0.45 of its depth
+ * (-9.5 dB) between 12 and 18 dB: there the babble left in the pauses matters less than the
+ * target's weak parts a deep floor takes.
  */
 #include <math.h>
 #include <string.h>
@@ -391,7 +391,8 @@ LA_INLINE void la_ns_update_gain(la_ns *ns) {
     const float log2_floor = la_log2_fast(floor);
     const float over = 1.0f + LA_NS_BABBLE_OVER * b;
     /* the babble smoothing: 0.96 up to a band peak of 8 dB over the noise, 0.92 from 14 */
-    float fast = (ns->peak_db - LA_NS_DD_PEAK_LO_DB) / (LA_NS_DD_PEAK_HI_DB - LA_NS_DD_PEAK_LO_DB);
+    float fast =
+        (ns->peak_db - LA_NS_DD_PEAK_LO_DB) / (LA_NS_DD_PEAK_HI_DB - LA_NS_DD_PEAK_LO_DB);
     fast = fast < 0.0f ? 0.0f : (fast > 1.0f ? 1.0f : fast);
     const float alpha_babble =
         LA_NS_DD_ALPHA_BABBLE + fast * (LA_NS_DD_ALPHA_BABBLE_HI - LA_NS_DD_ALPHA_BABBLE);
