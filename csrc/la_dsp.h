@@ -243,6 +243,7 @@ typedef struct la_ns {
     float band_peak;            /* decaying peak of the 300 Hz - 4 kHz input power */
     float babble;               /* 0 (stationary noise) .. 1 (babble), smoothed */
     float floor_db;             /* configured gain floor, dB */
+    float peak_db;              /* band peak over the noise estimate, dB (last frame) */
 } la_ns;
 
 la_status la_ns_init(la_ns *ns, int32_t sample_rate_hz, int32_t num_channels, float floor_db);

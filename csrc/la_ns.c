@@ -20,33 +20,44 @@
  * Cohen and Berdugo (2001, section 3): the recursive average zeta of the a-priori SNR
  * (beta 0.7), smoothed over frequency in a local (3 bins) and a global (about 940 Hz)
  * window - rectangular here, Hann in the paper - and averaged over 300 Hz - 4 kHz for the
- * frame term with its peak rule; each maps to [0, 1] between -10 and -5 dB (linearly in zeta),
+ * frame term with its peak rule; each maps to [0, 1] linearly in zeta between two thresholds,
  * q = 1 - P_local P_global P_frame, at most 0.95, and
  *     p = 1 / (1 + q / (1 - q) (1 + xi) e^-v).
+ * The thresholds are the paper's -10 and -5 dB with babble (see below) but -20 and -15 dB
+ * with stationary noise (moving with the babble detector's output): there the a-priori SNR
+ * of noise alone sits near its -25 dB floor, and the paper's thresholds declare the weak
+ * parts of speech (onsets, decays, the upper band) absent and take them to the gain floor
+ * (pink noise at 0 dB SNR: STOI drop 0.031 -> -0.003, PESQ-WB 1.050 -> 1.066 at 16 kHz).
  * Gains are computed once from the channel-averaged power and applied to every channel.
  * E1 uses Abramowitz & Stegun 5.1.53 (x <= 1) and 5.1.56 (x > 1); exp and log are the
  * polynomial approximations of la_fastmath.h, so the per-bin loops vectorise.
  *
- * Babble. Noise made of many talkers is not stationary: its short-time power has a heavier
- * tail than the exponential law the estimator above assumes, so the estimate dips into the
- * lulls between syllables and sits several dB below the noise's mean; the noise's bursts
- * then pass as speech. R. Martin (IEEE TSAP 9(5), 2001, minimum statistics) makes the same
- * point for the minimum of a noisy periodogram: its bias grows with the periodogram's
- * variance and has to be compensated by a factor that grows with it. Here a detector
- * measures that non-stationarity on the noise estimate itself: per bin a running median of
- * log2(noise) (steps of 0.1 dB per frame) and the smoothed depth of the estimate's dips
- * below it (time constant 1 s), power-weighted over 300 Hz - 4 kHz. Stationary noise dips
- * about 0.2 dB, babble 0.4-0.6 dB; target speech leaking into the estimate raises it above
- * its median rather than below, so it barely counts. The detector is faded out when the
- * input's decaying band peak is more than 20-25 dB above the noise (there the estimate holds
- * speech and a low noise matters little). Its output b in [0, 1] (smoothed, ~0.2 s) moves
- * the suppressor towards a babble setting: the estimator's a-priori SNR under speech
- * presence 15 -> 25 dB (fewer bursts taken for speech), the noise used for the gain scaled
- * by 1 + 3 b (the bias compensation, an over-estimate as in Berouti, Schwartz and Makhoul,
- * ICASSP 1979), the decision-directed smoothing 0.98 -> 0.96 (the a-priori SNR follows the
- * target's syllables faster) and the gain floor raised to 0.55 of its depth in dB (-21 ->
- * -11.6 dB): with speech-like noise, deeper suppression removes target speech as well (STOI
- * falls).
+ * Babble. Noise made of many talkers is not stationary: its short-time power has a heavier tail
+ * than the exponential law the estimator above assumes, so the estimate dips into the lulls
+ * between syllables and sits several dB below the noise's mean; the noise's bursts then pass as
+ * speech. R. Martin (IEEE TSAP 9(5), 2001, minimum statistics) makes the same point for the
+ * minimum of a noisy periodogram: its bias grows with the periodogram's variance and has to be
+ * compensated by a factor that grows with it. Here a detector measures that non-stationarity on
+ * the noise estimate itself: per bin a running median of log2(noise) (steps of 0.1 dB per
+ * frame) and the smoothed depth of the estimate's dips below it (time constant 1 s),
+ * power-weighted over 300 Hz - 4 kHz. Stationary noise dips about 0.2 dB, babble 0.4-0.6 dB;
+ * target speech leaking into the estimate raises it above its median rather than below, so it
+ * barely counts. The detector is faded out when the input's decaying band peak is more than
+ * 19-22 dB above the noise (there the estimate holds speech and a low noise matters little; a
+ * clean target's long vowels leaking into the estimate of hum or pink noise at 10 dB SNR can
+ * still dip it 0.3-0.5 dB). Its output b in [0, 1] (smoothed, ~0.2 s) moves the suppressor
+ * towards a babble setting: the estimator's a-priori SNR under speech presence 15 -> 25 dB
+ * (fewer bursts taken for speech), the noise used for the gain scaled by 1 + 3 b (the bias
+ * compensation, an over-estimate as in Berouti, Schwartz and Makhoul, ICASSP 1979), the
+ * decision-directed smoothing 0.98 -> 0.96 (the a-priori SNR follows the target's syllables
+ * faster) and the gain floor raised to 0.6 of its depth in dB (-21 -> -12.6 dB): with
+ * speech-like noise, deeper suppression removes target speech as well (STOI falls). Both move
+ * further as the target comes to dominate, judged by the band peak over the noise: the
+ * smoothing to 0.92 between 8 and 14 dB (the a-priori SNR then tracks the target's onsets and
+ * decays within a few frames - Cappe, IEEE TSAP 2(2), 1994, shows how the smoothing constant
+ * trades the residual's musical character against this lag) and the floor to 0.45 of its depth
+ * (-9.5 dB) between 12 and 18 dB: there the babble left in the pauses matters less than the
+ * target's weak parts a deep floor takes.
  */
 #include <math.h>
 #include <string.h>
@@ -64,8 +75,10 @@
 #define LA_NS_NOISE_SMOOTH 0.9f
 /* Cohen & Berdugo 2001: speech absence probability */
 #define LA_NS_ZETA_BETA 0.7f
-#define LA_NS_ZETA_MIN 0.1f             /* -10 dB */
-#define LA_NS_ZETA_MAX 0.31622777f       /* -5 dB */
+#define LA_NS_ZETA_MIN 0.01f             /* -20 dB: stationary noise ... */
+#define LA_NS_ZETA_MAX 0.031622777f      /* -15 dB */
+#define LA_NS_ZETA_MIN_BABBLE 0.1f       /* -10 dB: ... babble (Cohen & Berdugo's values) */
+#define LA_NS_ZETA_MAX_BABBLE 0.31622777f /* -5 dB */
 #define LA_NS_ZETA_PEAK_MIN 1.0f          /* 0 dB */
 #define LA_NS_ZETA_PEAK_MAX 10.0f         /* 10 dB */
 #define LA_NS_Q_MIN 0.001f
@@ -77,12 +90,18 @@
 #define LA_NS_DIP_LO_DB 0.25f
 #define LA_NS_DIP_HI_DB 0.35f
 #define LA_NS_PEAK_DECAY 0.995f
-#define LA_NS_PEAK_FADE_DB 20.0f         /* fade the detector out from 20 ... */
-#define LA_NS_PEAK_OFF_DB 25.0f          /* ... to 25 dB band peak over noise */
+#define LA_NS_PEAK_FADE_DB 19.0f         /* fade the detector out from 19 ... */
+#define LA_NS_PEAK_OFF_DB 22.0f          /* ... to 22 dB band peak over noise */
 #define LA_NS_BABBLE_SMOOTH 0.95f
 #define LA_NS_BABBLE_OVER 3.0f           /* noise for the gain x (1 + 3 b) */
-#define LA_NS_BABBLE_FLOOR_SCALE 0.55f   /* floor depth in dB x (1 - b (1 - 0.55)) */
-#define LA_NS_DD_ALPHA_BABBLE 0.96f      /* decision-directed smoothing with babble */
+#define LA_NS_BABBLE_FLOOR_SCALE 0.6f    /* floor depth in dB x (1 - b (1 - 0.6)) ... */
+#define LA_NS_BABBLE_FLOOR_SCALE_HI 0.45f /* ... 0.45 at a high band peak over the noise, */
+#define LA_NS_FLOOR_PEAK_LO_DB 12.0f     /* ... moving from 12 ... */
+#define LA_NS_FLOOR_PEAK_HI_DB 18.0f     /* ... to 18 dB */
+#define LA_NS_DD_ALPHA_BABBLE 0.96f      /* decision-directed smoothing with babble ... */
+#define LA_NS_DD_ALPHA_BABBLE_HI 0.92f   /* ... at a high band peak over the noise, */
+#define LA_NS_DD_PEAK_LO_DB 8.0f         /* ... moving from 8 ... */
+#define LA_NS_DD_PEAK_HI_DB 14.0f        /* ... to 14 dB */
 #define LA_NS_DB_PER_LOG2 3.0103000f
 #define LA_NS_SPP_SMOOTH 0.9f
 #define LA_NS_DD_ALPHA 0.98f
@@ -181,6 +200,7 @@ void la_ns_reset(la_ns *ns) {
     ns->zeta_peak = LA_NS_ZETA_PEAK_MIN;
     ns->band_peak = 0.0f;
     ns->babble = 0.0f;
+    ns->peak_db = 0.0f;
     ns->frames_seen = 0;
     ns->speech_probability = 0.0f;
     ns->noise_power = 0.0f;
@@ -283,6 +303,7 @@ LA_INLINE void la_ns_update_babble(la_ns *ns) {
     peak = peak > 1e-3f ? peak : 1e-3f;
     ns->band_peak = peak;
     float peak_db = LA_NS_DB_PER_LOG2 * (la_log2_fast(peak) - la_log2_fast(weight));
+    ns->peak_db = peak_db;
     float fade = (LA_NS_PEAK_OFF_DB - peak_db) / (LA_NS_PEAK_OFF_DB - LA_NS_PEAK_FADE_DB);
     fade = fade < 0.0f ? 0.0f : (fade > 1.0f ? 1.0f : fade);
     float target = (depth_db - LA_NS_DIP_LO_DB) / (LA_NS_DIP_HI_DB - LA_NS_DIP_LO_DB);
@@ -291,10 +312,11 @@ LA_INLINE void la_ns_update_babble(la_ns *ns) {
     ns->babble = ns->babble > 1e-6f ? ns->babble : 0.0f;
 }
 
-/* Maps zeta to [0, 1] between -10 and -5 dB. Cohen & Berdugo (2001, eq. 19) interpolate in
- * log(zeta); linear in zeta here (two logarithms per bin fewer; the ramp spans only 5 dB). */
-static inline float la_ns_presence_map(float zeta) {
-    float t = (zeta - LA_NS_ZETA_MIN) * (1.0f / (LA_NS_ZETA_MAX - LA_NS_ZETA_MIN));
+/* Maps zeta to [0, 1] between zmin and zmin + 1 / inv. Cohen & Berdugo (2001, eq. 19)
+ * interpolate in log(zeta); linear in zeta here (two logarithms per bin fewer; the ramp spans
+ * only 5 dB). */
+static inline float la_ns_presence_map(float zeta, float zmin, float inv) {
+    float t = (zeta - zmin) * inv;
     return t < 0.0f ? 0.0f : (t > 1.0f ? 1.0f : t);
 }
 
@@ -325,14 +347,18 @@ LA_INLINE void la_ns_update_absence(la_ns *ns) {
         frame += zeta[k];
     }
     frame /= (float)(ns->band_hi - ns->band_lo + 1);
+    /* the thresholds: stationary noise's, moving to the paper's with babble */
+    const float zmin = LA_NS_ZETA_MIN + ns->babble * (LA_NS_ZETA_MIN_BABBLE - LA_NS_ZETA_MIN);
+    const float zmax = LA_NS_ZETA_MAX + ns->babble * (LA_NS_ZETA_MAX_BABBLE - LA_NS_ZETA_MAX);
+    const float inv = 1.0f / (zmax - zmin);
     float p_frame;
-    if (frame > LA_NS_ZETA_MIN) {
+    if (frame > zmin) {
         if (frame > ns->zeta_frame_prev) {
             p_frame = 1.0f;
             float pk = frame < LA_NS_ZETA_PEAK_MIN ? LA_NS_ZETA_PEAK_MIN : frame;
             ns->zeta_peak = pk > LA_NS_ZETA_PEAK_MAX ? LA_NS_ZETA_PEAK_MAX : pk;
         } else {
-            p_frame = la_ns_presence_map(frame / ns->zeta_peak);
+            p_frame = la_ns_presence_map(frame / ns->zeta_peak, zmin, inv);
         }
     } else {
         p_frame = 0.0f;
@@ -341,7 +367,8 @@ LA_INLINE void la_ns_update_absence(la_ns *ns) {
     for (int32_t k = 0; k < bins; ++k) {
         float local = (float)(prefix[hg + k + 2] - prefix[hg + k - 1]) * inv_local[k];
         float global = (float)(prefix[2 * hg + k + 1] - prefix[k]) * inv_global[k];
-        float p = la_ns_presence_map(local) * la_ns_presence_map(global) * p_frame;
+        float p = la_ns_presence_map(local, zmin, inv) * la_ns_presence_map(global, zmin, inv) *
+                  p_frame;
         float a = 1.0f - p;
         a = a < LA_NS_Q_MIN ? LA_NS_Q_MIN : (a > LA_NS_Q_MAX ? LA_NS_Q_MAX : a);
         q[k] = a;
@@ -353,12 +380,23 @@ LA_INLINE void la_ns_update_absence(la_ns *ns) {
 LA_INLINE void la_ns_update_gain(la_ns *ns) {
     const int32_t bins = ns->bins;
     const float b = ns->babble;
-    const float floor_db =
-        ns->floor_db * (1.0f - b * (1.0f - LA_NS_BABBLE_FLOOR_SCALE));
+    /* the babble floor's scale: 0.6 up to a band peak of 12 dB over the noise, 0.45 from 18 */
+    float high = (ns->peak_db - LA_NS_FLOOR_PEAK_LO_DB) /
+                 (LA_NS_FLOOR_PEAK_HI_DB - LA_NS_FLOOR_PEAK_LO_DB);
+    high = high < 0.0f ? 0.0f : (high > 1.0f ? 1.0f : high);
+    const float scale = LA_NS_BABBLE_FLOOR_SCALE +
+                        high * (LA_NS_BABBLE_FLOOR_SCALE_HI - LA_NS_BABBLE_FLOOR_SCALE);
+    const float floor_db = ns->floor_db * (1.0f - b * (1.0f - scale));
     const float floor = b > 0.0f ? powf(10.0f, floor_db / 20.0f) : ns->gain_floor;
     const float log2_floor = la_log2_fast(floor);
     const float over = 1.0f + LA_NS_BABBLE_OVER * b;
-    const float alpha = LA_NS_DD_ALPHA + b * (LA_NS_DD_ALPHA_BABBLE - LA_NS_DD_ALPHA);
+    /* the babble smoothing: 0.96 up to a band peak of 8 dB over the noise, 0.92 from 14 */
+    float fast =
+        (ns->peak_db - LA_NS_DD_PEAK_LO_DB) / (LA_NS_DD_PEAK_HI_DB - LA_NS_DD_PEAK_LO_DB);
+    fast = fast < 0.0f ? 0.0f : (fast > 1.0f ? 1.0f : fast);
+    const float alpha_babble =
+        LA_NS_DD_ALPHA_BABBLE + fast * (LA_NS_DD_ALPHA_BABBLE_HI - LA_NS_DD_ALPHA_BABBLE);
+    const float alpha = LA_NS_DD_ALPHA + b * (alpha_babble - LA_NS_DD_ALPHA);
     const float *restrict power = ns->power;
     const float *restrict noise = ns->noise_psd;
     const float *restrict absence = ns->absence;
