@@ -383,6 +383,7 @@ static int64_t la_ns_subnormals(const la_ns *ns) {
            LA_SUBNORMALS(ns->zeta_frame_prev) + LA_SUBNORMALS(ns->zeta_peak) +
            LA_SUBNORMALS(ns->noise_median) + LA_SUBNORMALS(ns->noise_dip) +
            LA_SUBNORMALS(ns->band_peak) + LA_SUBNORMALS(ns->babble) +
+           LA_SUBNORMALS(ns->peak_db) +
            LA_SUBNORMALS(ns->floor_db);
 }
 
