@@ -147,7 +147,8 @@ TARGET_NE_PESQ = 4.3
 TARGET_SAT_ERLE_DB = 25.0
 TARGET_RECONVERGE_S = 1.0
 TARGET_FULL_US = 70.0
-TARGET_FULL_RATIO = 0.5
+#: Issue 14 tightened issue 5's 0.5x.
+TARGET_FULL_RATIO = 0.4
 
 
 @dataclass(frozen=True)
