@@ -290,7 +290,7 @@ static void la_aec_estimate_delay(la_aec *aec) {
         return;
     }
     /* The windows, unwrapped from the rings into contiguous scratch so the sums below run in
-     * eight lanes (vectorised; the search costs about a tenth of the scalar ring walk). */
+     * eight lanes (vectorised; the scalar ring walk was a cost spike every 25th frame). */
     float cap[LA_AEC_WINDOW_BLOCKS];
     float ren[LA_AEC_WINDOW_BLOCKS + LA_AEC_MAX_DELAY_MS / LA_AEC_ENV_BLOCK_MS];
     for (int64_t j = 0; j < w; ++j) {
