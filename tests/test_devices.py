@@ -328,7 +328,9 @@ async def test_playback_of_two_tracks_mixes_them(devices: JackDevices) -> None:
     assert median_level(440.0) == pytest.approx(-20.0, abs=1.0)
     assert median_level(1000.0) == pytest.approx(-26.0, abs=1.0)
     assert median_level(700.0) < -50.0  # nothing else
-    assert player.stats.samples_played > 1.5 * RATE_HZ and player.stats.underflows == 0
+    # the mix never ran dry; device underflows (late callbacks on a loaded machine) are the
+    # system's, and the medians above already tolerate the gap one leaves
+    assert player.stats.samples_played > 1.5 * RATE_HZ and player.stats.starved_blocks == 0
     await low.aclose()
     await high.aclose()
 
