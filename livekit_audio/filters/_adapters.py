@@ -9,6 +9,7 @@ import math
 import numbers
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
@@ -157,13 +158,12 @@ def deepfilternet_filter() -> AudioFilter:
     FileNotFoundError
         If the package was built without its plug-ins.
     """
-    with _lock:
-        found = _loaded.get("deepfilternet")
-        if found is None:
-            library, model = _deepfilternet_runtime()
-            found = _DeepFilterNetFilter(plugin_path("deepfilternet"), library, model)
-            _loaded["deepfilternet"] = found
-        return found
+
+    def load() -> AudioFilter:
+        library, model = _deepfilternet_runtime()
+        return _DeepFilterNetFilter(plugin_path("deepfilternet"), library, model)
+
+    return _load_once("deepfilternet", load)
 
 
 def rnnoise_filter() -> AudioFilter:
@@ -185,12 +185,22 @@ def rnnoise_filter() -> AudioFilter:
     FileNotFoundError
         If the package was built without its plug-ins.
     """
+
+    def load() -> AudioFilter:
+        library = _rnnoise_library()
+        return AudioFilter("rnnoise", plugin_path("rnnoise"), dependencies=[str(library)])
+
+    return _load_once("rnnoise", load)
+
+
+def _load_once(module_id: str, load: Callable[[], AudioFilter]) -> AudioFilter:
+    """The filter loaded under ``module_id`` in this process, loading it with ``load`` the
+    first time (under the lock, so two threads never load it twice)."""
     with _lock:
-        found = _loaded.get("rnnoise")
+        found = _loaded.get(module_id)
         if found is None:
-            library = _rnnoise_library()
-            found = AudioFilter("rnnoise", plugin_path("rnnoise"), dependencies=[str(library)])
-            _loaded["rnnoise"] = found
+            found = load()
+            _loaded[module_id] = found
         return found
 
 
