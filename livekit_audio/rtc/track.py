@@ -63,6 +63,18 @@ def _new_sid(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(6)}"
 
 
+def _check_track_args(name: object, source: Any, source_type: type[Any], article: str) -> None:
+    """The checks of ``create_audio_track``/``create_video_track``: ``name`` a str, ``source``
+    an open ``source_type`` (TypeError / ValueError naming what was expected)."""
+    kind = source_type.__name__
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
+    if not isinstance(source, source_type):
+        raise TypeError(f"source must be {article} {kind}, got {type(source).__name__}")
+    if source.closed:
+        raise ValueError(f"source is closed; create the track from an open {kind}")
+
+
 def _safe_call(what: str, fn: Callable[..., None], **kwargs: Any) -> None:
     """Run a processor hook; a failing hook is logged and never stops the others."""
     try:
@@ -279,12 +291,7 @@ class LocalAudioTrack(Track):
         """
         from livekit_audio.rtc.audio_source import AudioSource
 
-        if not isinstance(name, str):
-            raise TypeError(f"name must be a str, got {type(name).__name__}")
-        if not isinstance(source, AudioSource):
-            raise TypeError(f"source must be an AudioSource, got {type(source).__name__}")
-        if source.closed:
-            raise ValueError("source is closed; create the track from an open AudioSource")
+        _check_track_args(name, source, AudioSource, "an")
         track = LocalAudioTrack(name, source)
         source._add_track(track)
         return track

@@ -12,7 +12,7 @@ import secrets
 import weakref
 from typing import TYPE_CHECKING
 
-from livekit_audio.rtc.track import Track, TrackKind
+from livekit_audio.rtc.track import Track, TrackKind, _check_track_args
 from livekit_audio.rtc.video_frame import VideoFrame, VideoRotation
 from livekit_audio.rtc.video_source import VideoSource
 
@@ -62,12 +62,7 @@ class LocalVideoTrack(Track):
         ValueError
             If ``source`` is closed.
         """
-        if not isinstance(name, str):
-            raise TypeError(f"name must be a str, got {type(name).__name__}")
-        if not isinstance(source, VideoSource):
-            raise TypeError(f"source must be a VideoSource, got {type(source).__name__}")
-        if source.closed:
-            raise ValueError("source is closed; create the track from an open VideoSource")
+        _check_track_args(name, source, VideoSource, "a")
         track = LocalVideoTrack(name, source)
         source._add_track(track)
         return track
