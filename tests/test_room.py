@@ -359,6 +359,29 @@ async def test_per_subscriber_queues_are_bounded():
 
 
 @pytest.mark.asyncio
+async def test_wait_for_subscription_survives_a_cancelled_waiter(server):
+    """Waiters block until the first subscription; cancelling one (a timeout) leaves the
+    others waiting, and every waiter, later ones too, returns once someone subscribes."""
+    alice = await connect(server, "alice")
+    bob = la.Room()
+    await bob.connect(
+        server.url, server.create_token("bob", "demo"), la.RoomOptions(auto_subscribe=False)
+    )
+    source, track, pub = await publish(alice)
+    with pytest.raises(asyncio.TimeoutError):  # TimeoutError itself only from 3.11
+        await asyncio.wait_for(pub.wait_for_subscription(), 0.05)
+    waiter = asyncio.ensure_future(pub.wait_for_subscription())
+    await asyncio.sleep(0.01)
+    assert not waiter.done()
+    bob.remote_participants["alice"].track_publications[pub.sid].set_subscribed(True)
+    await asyncio.wait_for(waiter, 1.0)
+    await asyncio.wait_for(pub.wait_for_subscription(), 1.0)  # after the fact: at once
+    for r in (alice, bob):
+        await r.disconnect()
+    await source.aclose()
+
+
+@pytest.mark.asyncio
 async def test_manual_subscription_and_grants(server):
     alice = await connect(server, "alice")
     bob = la.Room()

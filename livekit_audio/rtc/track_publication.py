@@ -63,7 +63,7 @@ class LocalTrackPublication(TrackPublication):
     def __init__(self, sid: str, name: str, source: TrackSource, track: LocalAudioTrack) -> None:
         super().__init__(sid, name, source, muted=track.muted)
         self._track = track
-        self._first_subscription: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._first_subscription = asyncio.Event()
 
     @property
     def track(self) -> LocalAudioTrack | None:
@@ -71,13 +71,13 @@ class LocalTrackPublication(TrackPublication):
 
     async def wait_for_subscription(self) -> None:
         """Return once some other participant has subscribed to this publication."""
-        await asyncio.shield(self._first_subscription)
+        await self._first_subscription.wait()
 
     def _subscribed(self) -> bool:
         """Mark the first subscription; True if this was it."""
-        if self._first_subscription.done():
+        if self._first_subscription.is_set():
             return False
-        self._first_subscription.set_result(None)
+        self._first_subscription.set()
         return True
 
 
